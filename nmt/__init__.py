@@ -1,0 +1,16 @@
+"""nmt: recurrent neural machine translation with pluggable components."""
+
+__version__ = "0.1.0"
+
+from nmt.errors import NmtError
+
+__all__ = ["NmtError", "Translator", "__version__"]
+
+
+def __getattr__(name: str):
+    # Importing torch costs a second; `nmt --help` and `nmt plugins` should not pay it.
+    if name == "Translator":
+        from nmt.translator import Translator
+
+        return Translator
+    raise AttributeError(name)

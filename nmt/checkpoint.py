@@ -1,0 +1,137 @@
+"""Model directories: resolved config, safetensors weights, tokenizers' JSON, provenance.
+
+Nothing here unpickles: weights are safetensors, everything else is YAML/JSON, so loading an
+untrusted model runs no code. Every file is written to a temporary name and renamed into place,
+so a kill during a save leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+import nmt
+from nmt import config as config_mod
+from nmt import registry
+from nmt.errors import NmtError
+from nmt.model import Seq2Seq, build_model
+
+FORMAT_VERSION = 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+CONFIG, WEIGHTS, META = "config.yaml", "model.safetensors", "nmt.json"
+SRC_TOKENIZER, TGT_TOKENIZER = "src_tokenizer.json", "tgt_tokenizer.json"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then rename the result over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def save_static(model_dir: Path, cfg: config_mod.Config, src_tok, tgt_tok) -> None:
+    """What does not change during training: the config and the tokenizers."""
+    write_text(model_dir / CONFIG, cfg.to_yaml())
+    atomic_write(model_dir / SRC_TOKENIZER, src_tok.save)
+    atomic_write(model_dir / TGT_TOKENIZER, tgt_tok.save)
+
+
+def save_weights(
+    model_dir: Path, model: Seq2Seq, meta: dict[str, Any], dtype: torch.dtype | None = None
+) -> None:
+    """Weights and metadata; the weights file is replaced atomically, then its metadata."""
+    tensors = {k: (v.to(dtype) if dtype else v).detach().contiguous().cpu()
+               for k, v in model.state_dict().items()}
+    atomic_write(model_dir / WEIGHTS, lambda p: save_file(tensors, str(p)))
+    full = {"format_version": FORMAT_VERSION, "nmt_version": nmt.__version__, **meta}
+    write_text(model_dir / META, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class LoadedModel:
+    model: Seq2Seq
+    config: config_mod.Config
+    src_tokenizer: Any
+    tgt_tokenizer: Any
+    meta: dict[str, Any]
+
+
+def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a model directory, with an actionable error for every way it can be broken."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise NmtError(f"model directory {str(model_dir)!r} does not exist (train one with `nmt train`).")
+    missing = [n for n in (CONFIG, WEIGHTS, META, SRC_TOKENIZER, TGT_TOKENIZER)
+               if not (model_dir / n).is_file()]
+    if missing:
+        raise NmtError(
+            f"{str(model_dir)!r} is not a complete nmt model directory: missing {', '.join(missing)}."
+        )
+    try:
+        meta = json.loads((model_dir / META).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NmtError(f"{model_dir / META} is corrupt ({exc}); re-export or retrain the model.") from exc
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise NmtError(
+            f"{model_dir} has checkpoint format {meta.get('format_version')!r}; this nmt "
+            f"{nmt.__version__} reads format {FORMAT_VERSION}. Use a matching nmt version."
+        )
+    _check_components(meta)
+    cfg = config_mod.load(model_dir / CONFIG)
+    tok_class = registry.load("tokenizers", cfg.tokenizer.type)
+    try:
+        src_tok = tok_class.load(model_dir / SRC_TOKENIZER)
+        tgt_tok = tok_class.load(model_dir / TGT_TOKENIZER)
+    except Exception as exc:
+        raise NmtError(f"the tokenizer files in {model_dir} are corrupt: {exc}") from exc
+    model, _ = build_model(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
+    try:
+        state = load_file(str(model_dir / WEIGHTS), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise NmtError(
+            f"{model_dir / WEIGHTS} is not a readable safetensors file ({exc}); it may be truncated "
+            "or tampered with. Restore it from a backup or retrain."
+        ) from exc
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0:3]
+        raise NmtError(
+            f"{model_dir / WEIGHTS} does not match {model_dir / CONFIG}: {' '.join(first)}"
+        ) from exc
+    model.to(device).eval()
+    return LoadedModel(model, cfg, src_tok, tgt_tok, meta)
+
+
+def _check_components(meta: dict[str, Any]) -> None:
+    """Say which package to install when a checkpoint names a component we do not have."""
+    for role, info in meta.get("components", {}).items():
+        kind = {"cell": "cells", "encoder": "encoders", "decoder": "decoders",
+                "attention": "attention", "tokenizer": "tokenizers"}.get(role)
+        if kind and info.get("name") not in registry.components(kind):
+            raise NmtError(
+                f"this model needs the {role} {info.get('name')!r} from the package "
+                f"{info.get('distribution')!r} (version {info.get('version')}), which is not "
+                f"installed: pip install '{info.get('distribution')}'"
+            )

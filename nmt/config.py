@@ -1,0 +1,218 @@
+"""The typed, validated configuration: YAML or JSON in, a resolved config out.
+
+Validation happens once, here, at the edge. Every mistake names its key and says how to fix
+it (unknown keys get the closest valid name); the rest of nmt takes plain, checked values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nmt.errors import NmtError
+
+
+@dataclass
+class DataConfig:
+    """Where the parallel text comes from.
+
+    ``corpus`` names a prepared corpus (``bible:en-fr``) that nmt builds on first use; otherwise
+    ``train``/``dev`` are paths (``.tsv``, ``.jsonl``, a ``prefix`` with ``prefix.SRC`` and
+    ``prefix.TGT`` files) or ``hf:NAME`` for a Hugging Face Hub dataset.
+    """
+
+    corpus: str | None = None
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    src_lang: str = "src"
+    tgt_lang: str = "tgt"
+    max_length: int = 100
+    max_train_examples: int | None = None
+    dev_max_examples: int = 500
+
+
+@dataclass
+class TokenizerConfig:
+    type: str = "bpe"
+    vocab_size: int = 8000
+    joint: bool = True
+    min_frequency: int = 2
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "lstm"
+    encoder: str = "rnn"
+    decoder: str = "rnn"
+    attention: str = "general"
+    embedding_size: int = 256
+    encoder_hidden_size: int = 256
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    decoder_hidden_size: int = 512
+    decoder_layers: int = 1
+    input_feeding: bool = True
+    dropout: float = 0.2
+    init_range: float = 0.1
+
+
+@dataclass
+class TrainingConfig:
+    batch_tokens: int = 2048
+    learning_rate: float = 1e-3
+    clip_norm: float = 5.0
+    label_smoothing: float = 0.0
+    max_steps: int | None = None
+    max_epochs: int | None = None
+    eval_every: int = 500
+    log_every: int = 50
+    seed: int = 1
+    threads: int | None = None
+    dev_beam: int = 1
+
+
+@dataclass
+class DecodingConfig:
+    beam: int = 5
+    length_penalty: float = 1.0
+    max_length_ratio: float = 2.0
+    max_length_offset: int = 10
+    batch_size: int = 64
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+RANGES: dict[str, tuple[float, float]] = {
+    "data.max_length": (1, 10_000),
+    "data.dev_max_examples": (0, 10_000_000),
+    "tokenizer.vocab_size": (8, 1_000_000),
+    "tokenizer.min_frequency": (0, 1_000_000),
+    "model.embedding_size": (1, 65_536),
+    "model.encoder_hidden_size": (1, 65_536),
+    "model.encoder_layers": (1, 64),
+    "model.decoder_hidden_size": (1, 65_536),
+    "model.decoder_layers": (1, 64),
+    "model.dropout": (0.0, 0.99),
+    "model.init_range": (0.0, 10.0),
+    "training.batch_tokens": (1, 10_000_000),
+    "training.learning_rate": (1e-9, 10.0),
+    "training.clip_norm": (0.0, 1e6),
+    "training.label_smoothing": (0.0, 0.99),
+    "training.eval_every": (1, 10**9),
+    "training.log_every": (1, 10**9),
+    "training.dev_beam": (1, 100),
+    "decoding.beam": (1, 100),
+    "decoding.length_penalty": (0.0, 10.0),
+    "decoding.max_length_ratio": (0.1, 100.0),
+    "decoding.batch_size": (1, 100_000),
+}
+
+
+def _build(cls: type, values: Any, prefix: str) -> Any:
+    if not isinstance(values, dict):
+        raise NmtError(f"config section {prefix or 'top level'!r} must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.5)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+            raise NmtError(
+                f"unknown config key '{path}'.{hint} Valid keys here: {', '.join(known)}."
+            )
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value or {}, f"{path}.")
+        else:
+            kwargs[key] = _coerce(path, value, hint)
+    obj = cls(**kwargs)
+    for key in known:
+        path = f"{prefix}{key}"
+        if path in RANGES and getattr(obj, key) is not None:
+            lo, hi = RANGES[path]
+            if not lo <= getattr(obj, key) <= hi:
+                raise NmtError(
+                    f"config key '{path}' is {getattr(obj, key)!r}, outside its range [{lo}, {hi}]."
+                )
+    return obj
+
+
+def _coerce(path: str, value: Any, hint: Any) -> Any:
+    """Check ``value`` against the field type; accept ints for floats, nothing looser."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None:
+        if type(None) in options:
+            return None
+        raise NmtError(f"config key '{path}' must not be empty.")
+    for option in options:
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+    wanted = " or ".join(o.__name__ for o in options if o is not type(None))
+    raise NmtError(f"config key '{path}' must be {wanted}, got {value!r} ({type(value).__name__}).")
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Split ``section.key=value`` (the ``--set`` syntax); the value is read as YAML."""
+    if "=" not in item:
+        raise NmtError(f"--set {item!r}: expected section.key=value, e.g. --set model.cell=gru")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def from_dict(values: dict[str, Any], overrides: list[str] = ()) -> Config:
+    values = json.loads(json.dumps(values or {}))  # a deep copy of plain data
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = values
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise NmtError(f"--set {item!r}: '{k}' is not a section")
+        node[keys[-1]] = value
+    return _build(Config, values, "")
+
+
+def load(path: str | Path, overrides: list[str] = ()) -> Config:
+    """Read a YAML/JSON config file, apply ``--set`` overrides, validate everything."""
+    path = Path(path)
+    if not path.is_file():
+        raise NmtError(f"config file {str(path)!r} not found. Shipped configs are in configs/.")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise NmtError(f"config file {str(path)!r} is not valid YAML/JSON: {exc}") from exc
+    return from_dict(values or {}, overrides)

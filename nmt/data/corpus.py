@@ -1,0 +1,417 @@
+"""Parallel text in, two aligned lists of sentences out, whatever the on-disk form.
+
+Every form goes through the ``datasets`` library so that Hub datasets and local files behave
+alike, but the bytes are checked here first: datasets' own errors for a bad byte or a
+missing column are long tracebacks that don't name the line, and a silently dropped line in
+one of two plain-text files would misalign every sentence after it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nmt.errors import NmtError
+
+if TYPE_CHECKING:
+    from nmt.config import DataConfig
+
+FORMS = (
+    "a FILE.tsv (src<TAB>tgt, no header), a FILE.jsonl/.json (one object per line), "
+    "a PREFIX with files PREFIX.{src} and PREFIX.{tgt}, or hf:NAME[:CONFIG]"
+)
+KNOWN_CORPORA = "bible:SRC-TGT (e.g. bible:en-fr; languages: see `nmt data list`)"
+# Names a Hub dataset may use for each of nmt's splits, in order of preference.
+HF_SPLITS = {"train": ("train",), "dev": ("validation", "dev", "valid"), "test": ("test",)}
+
+
+@dataclass
+class ParallelData:
+    """Aligned sentences: ``src[i]`` translates to ``tgt[i]``."""
+
+    src: list[str]
+    tgt: list[str]
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def head(self, n: int | None) -> ParallelData:
+        return self if n is None else ParallelData(self.src[:n], self.tgt[:n])
+
+
+@dataclass
+class Splits:
+    """What a config's data section resolves to; the languages may come from a named corpus."""
+
+    train: ParallelData
+    dev: ParallelData | None
+    test: ParallelData | None
+    src_lang: str
+    tgt_lang: str
+    # Extra references for ``test`` (PREFIX.TGT.ref1, .ref2, ...): one list per reference.
+    test_refs: list[list[str]] = field(default_factory=list)
+
+
+def cache_dir() -> Path:
+    """Where prepared corpora live; tests and shared machines point ``NMT_CACHE`` elsewhere."""
+    env = os.environ.get("NMT_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "nmt"
+
+
+def resolve_corpus(name: str) -> tuple[Path, str, str]:
+    """``bible:SRC-TGT`` -> (directory of train/dev/test.{SRC,TGT}, SRC, TGT), built on first use.
+
+    The build is atomic (a rename), so two processes racing here both end up with one corpus.
+    """
+    from nmt.data import bible
+
+    kind, _, pair = name.partition(":")
+    src, _, tgt = pair.partition("-")
+    if kind != "bible" or not src or not tgt:
+        raise NmtError(f"unknown corpus {name!r}. Known corpora: {KNOWN_CORPORA}.")
+    directory = cache_dir() / "bible" / f"{src}-{tgt}"
+    meta = bible.read_meta(directory)
+    if meta is not None and meta.get("format") == bible.FORMAT:
+        return directory, src, tgt
+    try:
+        # A stale format is rebuilt in place; a directory that is not ours is refused.
+        bible.prepare_bible(src, tgt, directory, force=meta is not None, progress=True)
+    except bible.OutputExistsError:
+        # Another process won the race, or the directory holds something that is not a corpus.
+        if bible.read_meta(directory) is None:
+            raise NmtError(
+                f"cache directory {str(directory)!r} exists but is not a prepared corpus; "
+                "delete it or set NMT_CACHE to another directory."
+            ) from None
+    return directory, src, tgt
+
+
+# ---------------------------------------------------------------------------------------------
+# Byte-level checks and normalisation
+
+
+def _decode(path: Path) -> tuple[str, bool]:
+    """The file's text with ``\\n`` line ends, and whether that differs from its bytes.
+
+    Non-UTF-8 bytes are an error naming the line, found here because datasets would only say
+    which byte offset of which internal buffer failed.
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NmtError(
+            f"{path}: line {line} is not valid UTF-8 (byte {data[exc.start]:#04x}). "
+            "Re-save the file as UTF-8, e.g. iconv -f latin1 -t utf-8."
+        ) from None
+    if "\r" not in text and not text.startswith("\ufeff"):
+        return text, False
+    text = text.removeprefix("\ufeff")  # a BOM from Windows editors is not part of the text
+    # Windows line ends are fine; a lone \r (which Python would also treat as a line break,
+    # shifting every later line) is taken as a space so that only \n separates lines.
+    return text.replace("\r\n", "\n").replace("\r", " "), True
+
+
+def _count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    """A throw-away datasets cache: local files are re-read every time, never a stale copy."""
+    tmp = Path(tempfile.mkdtemp(prefix="nmt-data-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clean_copy(path: Path, scratch: Path) -> tuple[Path, str]:
+    """Check ``path`` and return a file datasets can read as-is (a normalised copy if needed)."""
+    text, changed = _decode(path)
+    if not changed:
+        return path, text
+    copy = scratch / "input" / path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(text, encoding="utf-8", newline="\n")
+    return copy, text
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[Any]:
+    """Import datasets with its per-file progress bars off (they are noise for local files)."""
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield datasets
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
+def _col(ds: Any, name: str) -> list[Any]:
+    """A whole column as Python values, decoded in one batch (``list(ds[name])`` goes row by
+    row, 100x slower; raw Arrow would leave datasets' ``Json`` columns as strings)."""
+    return ds.select_columns([name]).to_dict()[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The forms
+
+
+def _load_tsv(path: Path) -> ParallelData:
+    import csv
+
+    with _scratch() as scratch, _quiet_datasets() as datasets:
+        clean, text = _clean_copy(path, scratch)
+        if not text.strip():
+            return ParallelData([], [])
+        for n, line in enumerate(text.split("\n"), start=1):
+            if line and line.count("\t") != 1:
+                raise NmtError(
+                    f"{path}: line {n} has {line.count(chr(9)) + 1} tab-separated columns, "
+                    "expected 2 (src<TAB>tgt). Text containing tabs needs .jsonl instead."
+                )
+        string = datasets.Value("string")  # "0.50" stays "0.50", not a float
+        features = datasets.Features({"src": string, "tgt": string})
+        ds = datasets.load_dataset(
+            "csv", data_files=str(clean), split="train", sep="\t", header=None,
+            names=["src", "tgt"], quoting=csv.QUOTE_NONE, keep_default_na=False,
+            na_filter=False, features=features, keep_in_memory=True, cache_dir=str(scratch),
+        )
+        return ParallelData(_col(ds, "src"), _col(ds, "tgt"))
+
+
+def _load_json(path: Path, src_lang: str, tgt_lang: str) -> ParallelData:
+    with _scratch() as scratch, _quiet_datasets() as datasets:
+        clean, text = _clean_copy(path, scratch)
+        if not text.strip():
+            return ParallelData([], [])
+        try:
+            ds = datasets.load_dataset(
+                "json", data_files=str(clean), split="train", keep_in_memory=True,
+                cache_dir=str(scratch),
+            )
+        except datasets.exceptions.DatasetGenerationError as exc:
+            raise NmtError(
+                f"{path}: {_json_problem(text) or exc.__cause__ or exc}. Expected one object per "
+                f'line, e.g. {{"{src_lang}": "...", "{tgt_lang}": "..."}}.'
+            ) from None
+        return _columns(ds, str(path), src_lang, tgt_lang)
+
+
+def _json_problem(text: str) -> str | None:
+    """The first line that is not JSON, as "line N: why"; pyarrow only gives a 0-based row."""
+    import json
+
+    if text.lstrip().startswith("["):  # a JSON array spread over lines: no per-line answer
+        return None
+    for n, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                json.loads(line)
+            except ValueError as exc:
+                return f"line {n} is not valid JSON ({exc.msg})"
+    return None
+
+
+def _load_prefix(prefix: str, src_lang: str, tgt_lang: str) -> ParallelData:
+    src_path, tgt_path = Path(f"{prefix}.{src_lang}"), Path(f"{prefix}.{tgt_lang}")
+    with _scratch() as scratch, _quiet_datasets() as datasets:
+        sides = []
+        for path in (src_path, tgt_path):
+            clean, text = _clean_copy(path, scratch)
+            sides.append((clean, _count_lines(text)))
+        (_, n_src), (_, n_tgt) = sides
+        if n_src != n_tgt:
+            raise NmtError(
+                f"{src_path} has {n_src} lines but {tgt_path} has {n_tgt}: the two files must be "
+                "line-aligned (line i of one translates line i of the other)."
+            )
+        if n_src == 0:
+            return ParallelData([], [])
+        columns = []
+        for clean, n in sides:
+            # The text builder keeps empty lines, so line i stays line i on both sides.
+            ds = datasets.load_dataset(
+                "text", data_files=str(clean), split="train", keep_in_memory=True,
+                cache_dir=str(scratch / clean.name),
+            )
+            lines = _col(ds, "text")
+            if len(lines) != n:  # would mean a line-splitting rule we don't know about
+                raise NmtError(
+                    f"{clean}: read {len(lines)} lines, expected {n}; please report this."
+                )
+            columns.append(lines)
+        return ParallelData(*columns)
+
+
+def _parse_hf(rest: str) -> tuple[str, str | None]:
+    if Path(rest).exists():  # a local directory in Hub layout
+        return rest, None
+    name, _, config = rest.partition(":")
+    return name, config or None
+
+
+def _load_hf(spec: str, src_lang: str, tgt_lang: str, split: str) -> ParallelData:
+    name, config = _parse_hf(spec[3:])
+    if not name:
+        raise NmtError(f"data spec {spec!r}: expected hf:NAME or hf:NAME:CONFIG.")
+    local = Path(name).is_dir()
+    with _scratch() as scratch, _quiet_datasets() as datasets:
+        kwargs: dict[str, Any] = {"keep_in_memory": True}
+        if local:
+            kwargs["cache_dir"] = str(scratch)
+        try:
+            dsd = datasets.load_dataset(name, config, **kwargs)
+        except (FileNotFoundError, ConnectionError, ValueError) as exc:
+            where = "the local directory" if local else "the Hugging Face Hub (or its cache)"
+            raise NmtError(f"could not load {spec!r} from {where}: {exc}") from None
+        available = list(dsd)
+        names = HF_SPLITS.get(split, (split,))
+        chosen = next((s for s in names if s in dsd), None)
+        if chosen is None:
+            raise NmtError(
+                f"{spec!r} has no {split!r} split (looked for {', '.join(names)}); "
+                f"it has: {', '.join(available)}."
+            )
+        return _columns(dsd[chosen], f"{spec} [{chosen}]", src_lang, tgt_lang)
+
+
+def _columns(ds: Any, where: str, src_lang: str, tgt_lang: str) -> ParallelData:
+    """Pick the two sides out of a datasets table, whichever of the accepted layouts it uses."""
+    cols = list(ds.column_names)
+    if src_lang in cols and tgt_lang in cols:
+        src, tgt = _col(ds, src_lang), _col(ds, tgt_lang)
+    elif "src" in cols and "tgt" in cols:
+        src, tgt = _col(ds, "src"), _col(ds, "tgt")
+    elif "translation" in cols:
+        pairs = _col(ds, "translation")
+        first = (pairs[0] or {}) if pairs else {}
+        missing = [lang for lang in (src_lang, tgt_lang) if lang not in first]
+        if pairs and missing:
+            found = ", ".join(sorted(first)) or "none"
+            raise NmtError(
+                f"{where}: the 'translation' column has no {' or '.join(map(repr, missing))} key "
+                f"(keys found: {found}). Set data.src_lang/data.tgt_lang to match."
+            )
+        src = [(p or {}).get(src_lang) for p in pairs]
+        tgt = [(p or {}).get(tgt_lang) for p in pairs]
+    else:
+        raise NmtError(
+            f"{where}: no columns for the sentence pairs. "
+            f"Found columns: {', '.join(cols) or 'none'}; "
+            f"expected '{src_lang}' and '{tgt_lang}', 'src' and 'tgt', or 'translation'."
+        )
+    for side, values in (("source", src), ("target", tgt)):
+        for i, value in enumerate(values, start=1):
+            if not isinstance(value, str):
+                raise NmtError(
+                    f"{where}: record {i}: the {side} text is {value!r}, expected a string."
+                )
+    return ParallelData(src, tgt)
+
+
+def load_parallel(spec: str, src_lang: str, tgt_lang: str, split: str = "train") -> ParallelData:
+    """Load sentence pairs from ``spec`` (one of FORMS); ``split`` only matters for ``hf:``."""
+    forms = FORMS.replace("{src}", src_lang).replace("{tgt}", tgt_lang)
+    if spec.startswith("hf:"):
+        data, where = _load_hf(spec, src_lang, tgt_lang, split), spec
+    else:
+        path = Path(spec)
+        suffix = path.suffix.lower()
+        if path.is_file() and suffix == ".tsv":
+            data, where = _load_tsv(path), spec
+        elif path.is_file() and suffix in (".jsonl", ".json"):
+            data, where = _load_json(path, src_lang, tgt_lang), spec
+        else:
+            src_path, tgt_path = Path(f"{spec}.{src_lang}"), Path(f"{spec}.{tgt_lang}")
+            if src_path.is_file() and tgt_path.is_file():
+                data = _load_prefix(spec, src_lang, tgt_lang)
+                where = f"{src_path} / {tgt_path}"
+            elif src_path.is_file() or tgt_path.is_file():
+                missing = tgt_path if src_path.is_file() else src_path
+                present = tgt_path if missing == src_path else src_path
+                raise NmtError(f"{missing} not found (its pair {present} exists).")
+            elif path.is_dir():
+                raise NmtError(
+                    f"{spec} is a directory; for a dataset in Hub layout write hf:{spec}."
+                )
+            elif path.is_file():
+                raise NmtError(
+                    f"{spec}: unsupported file type {suffix or '(none)'}. Accepted: {forms}."
+                )
+            else:
+                raise NmtError(f"data file {spec!r} not found. Accepted: {forms}.")
+    if len(data) == 0:
+        raise NmtError(f"{where} contains no sentence pairs.")
+    return data
+
+
+def load_references(spec: str, tgt_lang: str, expected: int) -> list[list[str]]:
+    """Extra test references ``PREFIX.TGT.ref1``, ``.ref2``, ... next to a prefix-form test set."""
+    refs = []
+    i = 1
+    while (path := Path(f"{spec}.{tgt_lang}.ref{i}")).is_file():
+        lines = _decode(path)[0].split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if len(lines) != expected:
+            raise NmtError(f"{path} has {len(lines)} lines but the test set has {expected}.")
+        refs.append(lines)
+        i += 1
+    return refs
+
+
+def load_splits(data_cfg: DataConfig) -> Splits:
+    """Everything a config's data section names, loaded and checked."""
+    src_lang, tgt_lang = data_cfg.src_lang, data_cfg.tgt_lang
+    if data_cfg.corpus:
+        given = [k for k in ("train", "dev", "test") if getattr(data_cfg, k)]
+        if given:
+            raise NmtError(
+                f"config sets data.corpus and data.{given[0]}: use one or the other "
+                "(data.corpus already provides train, dev and test)."
+            )
+        directory, src_lang, tgt_lang = resolve_corpus(data_cfg.corpus)
+        for key, ours, theirs in (
+            ("src_lang", src_lang, data_cfg.src_lang),
+            ("tgt_lang", tgt_lang, data_cfg.tgt_lang),
+        ):
+            if theirs not in ("src", "tgt", ours):
+                raise NmtError(
+                    f"data.{key} is {theirs!r} but data.corpus {data_cfg.corpus!r} is {ours!r}: "
+                    f"remove data.{key} or set it to {ours!r}."
+                )
+        specs = {split: str(directory / split) for split in ("train", "dev", "test")}
+    else:
+        if not data_cfg.train:
+            raise NmtError(
+                "config has no training data: set data.corpus (e.g. bible:en-fr) or data.train "
+                f"({FORMS})."
+            )
+        specs = {"train": data_cfg.train, "dev": data_cfg.dev, "test": data_cfg.test}
+    loaded = {
+        split: load_parallel(spec, src_lang, tgt_lang, split) if spec else None
+        for split, spec in specs.items()
+    }
+    test_refs: list[list[str]] = []
+    if loaded["test"] is not None and not specs["test"].startswith("hf:"):
+        test_refs = load_references(specs["test"], tgt_lang, len(loaded["test"]))
+    return Splits(
+        train=loaded["train"].head(data_cfg.max_train_examples),
+        dev=loaded["dev"],
+        test=loaded["test"],
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+        test_refs=test_refs,
+    )

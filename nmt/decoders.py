@@ -1,0 +1,127 @@
+"""The attentional recurrent decoder (Luong et al. 2015, with optional input feeding).
+
+At each step: embed the previous token (concatenated with the previous attentional vector when
+input feeding is on), advance the recurrent stack, attend over the encoder states with the top
+hidden state as query, and combine ``tanh(W_c [h; context])`` into the attentional vector that
+feeds the output layer. Everything per sentence (projected keys) is computed once in
+:meth:`AttentionalRNNDecoder.memory` and carried in a value, never stored on the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor, nn
+
+from nmt.cells import State
+from nmt.encoders import EncoderOutput
+from nmt.recurrent import RecurrentStack
+
+
+@dataclass
+class Memory:
+    """Encoder states prepared for attention. keys (batch, src_len, key_size), mask (batch, src_len)."""
+
+    keys: Tensor
+    cache: Tensor
+    mask: Tensor
+
+    def select(self, index: Tensor) -> Memory:
+        """Keep or repeat rows of the batch (beam expansion, finished sentences leaving)."""
+        return Memory(self.keys.index_select(0, index), self.cache.index_select(0, index),
+                      self.mask.index_select(0, index))
+
+
+@dataclass
+class DecoderState:
+    """The recurrent state (each part (layers, batch, hidden)) and the last attentional vector."""
+
+    rnn: State
+    feed: Tensor
+
+    def select(self, index: Tensor) -> DecoderState:
+        """Reorder rows, e.g. to follow the beams that survived a search step."""
+        return replace(
+            self,
+            rnn=tuple(part.index_select(1, index) for part in self.rnn),
+            feed=self.feed.index_select(0, index),
+        )
+
+
+class AttentionalRNNDecoder(nn.Module):
+    contract = 1
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        cell: type[nn.Module],
+        attention: type[nn.Module],
+        encoder_output_size: int,
+        encoder_summary_size: int,
+        input_feeding: bool = True,
+        padding_idx: int = 0,
+    ) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.input_feeding = input_feeding
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx)
+        self.dropout = nn.Dropout(dropout)
+        rnn_input = embedding_size + (hidden_size if input_feeding else 0)
+        self.rnn = RecurrentStack(cell, rnn_input, hidden_size, num_layers, False, dropout)
+        self.attention = attention(hidden_size, encoder_output_size)
+        self.combine = nn.Linear(hidden_size + encoder_output_size, hidden_size, bias=False)
+        self.output = nn.Linear(hidden_size, vocab_size)
+        n_parts = len(self.rnn.initial_state(1, torch.device("cpu"), torch.float32))
+        # "bridge": each state part of each layer starts as tanh(W s) of the encoder summary s.
+        self.bridge = nn.ModuleList(
+            nn.Linear(encoder_summary_size, num_layers * hidden_size) for _ in range(n_parts)
+        )
+
+    def memory(self, encoded: EncoderOutput) -> Memory:
+        return Memory(encoded.states, self.attention.precompute(encoded.states), encoded.mask)
+
+    def initial_state(self, encoded: EncoderOutput) -> DecoderState:
+        batch = encoded.summary.size(0)
+        rnn = tuple(
+            torch.tanh(b(encoded.summary)).view(batch, self.rnn.num_layers, self.hidden_size)
+            .transpose(0, 1).contiguous()
+            for b in self.bridge
+        )
+        feed = encoded.summary.new_zeros(batch, self.hidden_size)
+        return DecoderState(rnn=rnn, feed=feed)
+
+    def _advance(
+        self, prev: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, Tensor, DecoderState]:
+        """prev (batch,) -> attentional vector (batch, hidden), weights (batch, src_len), state."""
+        x = self.embedding(prev)
+        if self.input_feeding:
+            x = torch.cat([x, state.feed], dim=-1)
+        h, rnn = self.rnn.step(self.dropout(x), state.rnn)
+        context, weights = self.attention(h, memory.keys, memory.cache, memory.mask)
+        vector = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
+        return vector, weights, DecoderState(rnn=rnn, feed=vector)
+
+    def step(
+        self, prev: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, Tensor, DecoderState]:
+        """One decoding step: prev (batch,) -> log-probabilities (batch, vocab), attention
+        (batch, src_len), next state."""
+        vector, weights, state = self._advance(prev, state, memory)
+        return torch.log_softmax(self.output(vector).float(), dim=-1), weights, state
+
+    def forward(self, tgt_in: Tensor, encoded: EncoderOutput) -> Tensor:
+        """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab)."""
+        memory = self.memory(encoded)
+        state = self.initial_state(encoded)
+        vectors = []
+        for t in range(tgt_in.size(1)):
+            vector, _, state = self._advance(tgt_in[:, t], state, memory)
+            vectors.append(vector)
+        # One output projection for all steps: the largest matrix product, batched once.
+        return self.output(self.dropout(torch.stack(vectors, dim=1)))

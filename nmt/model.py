@@ -1,0 +1,71 @@
+"""The encoder-decoder, assembled from registered components named in the config."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from nmt import registry
+from nmt.config import ModelConfig
+from nmt.decoders import DecoderState, Memory
+from nmt.encoders import EncoderOutput
+
+
+class Seq2Seq(nn.Module):
+    """Encoder plus decoder. The model never sees text: ids in, scores out."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
+        """src (batch, src_len), src_lengths (batch,), tgt_in (batch, tgt_len) -> logits
+        (batch, tgt_len, vocab)."""
+        return self.decoder(tgt_in, self.encoder(src, src_lengths))
+
+    def start(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderOutput, Memory, DecoderState]:
+        """Encode once for search: returns what each decoding step needs."""
+        encoded = self.encoder(src, src_lengths)
+        return encoded, self.decoder.memory(encoded), self.decoder.initial_state(encoded)
+
+
+def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> tuple[Seq2Seq, dict]:
+    """Build the model from registered components; also return which distribution supplied each."""
+    parts = {
+        "cell": registry.get("cells", cfg.cell),
+        "encoder": registry.get("encoders", cfg.encoder),
+        "decoder": registry.get("decoders", cfg.decoder),
+        "attention": registry.get("attention", cfg.attention),
+    }
+    cell = parts["cell"].load()
+    encoder = parts["encoder"].load()(
+        vocab_size=src_vocab_size,
+        embedding_size=cfg.embedding_size,
+        hidden_size=cfg.encoder_hidden_size,
+        num_layers=cfg.encoder_layers,
+        bidirectional=cfg.bidirectional,
+        dropout=cfg.dropout,
+        cell=cell,
+    )
+    decoder = parts["decoder"].load()(
+        vocab_size=tgt_vocab_size,
+        embedding_size=cfg.embedding_size,
+        hidden_size=cfg.decoder_hidden_size,
+        num_layers=cfg.decoder_layers,
+        dropout=cfg.dropout,
+        cell=cell,
+        attention=parts["attention"].load(),
+        encoder_output_size=encoder.output_size,
+        encoder_summary_size=encoder.summary_size,
+        input_feeding=cfg.input_feeding,
+    )
+    model = Seq2Seq(encoder, decoder)
+    if cfg.init_range > 0:
+        for p in model.parameters():
+            nn.init.uniform_(p, -cfg.init_range, cfg.init_range)
+    provenance = {role: comp.provenance for role, comp in parts.items()}
+    return model, provenance
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

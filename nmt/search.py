@@ -1,0 +1,119 @@
+"""Batched beam search (greedy is beam 1) over the whole batch at once.
+
+All sentences and beams advance in one decoder call per step; a sentence leaves the
+computation as soon as it has ``beam`` finished hypotheses, so the batch shrinks as it goes.
+Scores are summed log-probabilities divided by the GNMT length penalty
+``((5 + length) / 6) ** alpha`` (Wu et al. 2016).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from nmt.model import Seq2Seq
+
+
+@dataclass
+class SearchResult:
+    tokens: list[int]  # without BOS/EOS
+    score: float
+    attention: Tensor | None  # (len(tokens) + 1, src_len): one row per output incl. EOS
+
+
+def length_penalty(length: int | Tensor, alpha: float) -> float | Tensor:
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+@torch.inference_mode()
+def beam_search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    *,
+    beam: int,
+    bos: int,
+    eos: int,
+    max_lengths: Tensor,
+    alpha: float = 1.0,
+    min_length: int = 1,
+    nbest: int = 1,
+    keep_attention: bool = False,
+) -> list[list[SearchResult]]:
+    """src (batch, src_len), src_lengths (batch,), max_lengths (batch,) output caps ->
+    for each sentence its ``nbest`` best hypotheses, best first."""
+    batch, k = src.size(0), beam
+    device = src.device
+    _, memory, state = model.start(src, src_lengths)
+    rows = torch.arange(batch, device=device).repeat_interleave(k)
+    memory, state = memory.select(rows), state.select(rows)
+
+    scores = torch.full((batch, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
+    history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
+    attn_history = src.new_zeros(batch * k, 0, src.size(1), dtype=torch.float) if keep_attention else None
+    prev = torch.full((batch * k,), bos, dtype=torch.long, device=device)
+    alive = torch.arange(batch, device=device)  # original sentence index of each active row
+    max_lengths = max_lengths.to(device)
+    n_finished = torch.zeros(batch, dtype=torch.long, device=device)
+    finished: list[list[SearchResult]] = [[] for _ in range(batch)]
+
+    for t in range(int(max_lengths.max())):
+        logp, weights, state = model.decoder.step(prev, state, memory)
+        n, vocab = alive.numel(), logp.size(-1)
+        logp = logp.view(n, k, vocab)
+        if t < min_length:
+            logp[:, :, eos] = float("-inf")
+        at_cap = t + 1 >= max_lengths[alive]
+        if at_cap.any():  # out of room: the only continuation left is EOS
+            logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(vocab, eos, device), float("-inf"))
+
+        cand = (scores.unsqueeze(2) + logp).view(n, k * vocab)
+        top_scores, top_index = cand.topk(min(2 * k, k * vocab), dim=1)
+        top_beam, top_token = top_index // vocab, top_index % vocab
+        is_eos = top_token == eos
+
+        # EOS among the k best candidates ends a hypothesis.
+        ends = is_eos.clone()
+        ends[:, k:] = False
+        ends &= top_scores > float("-inf")
+        if ends.any():
+            sent, slot = ends.nonzero(as_tuple=True)
+            src_rows = sent * k + top_beam[sent, slot]
+            final = top_scores[sent, slot] / length_penalty(t + 1, alpha)
+            tokens = history[src_rows].tolist()
+            attn = None
+            if keep_attention:
+                attn = torch.cat([attn_history[src_rows], weights[src_rows].unsqueeze(1)], 1)
+            for m, (s, sc) in enumerate(zip(alive[sent].tolist(), final.tolist())):
+                finished[s].append(SearchResult(tokens[m], sc, attn[m] if attn is not None else None))
+            n_finished.index_add_(0, alive[sent], torch.ones_like(sent))
+
+        # The k best candidates that did not end carry on.
+        cont_scores, order = top_scores.masked_fill(is_eos, float("-inf")).topk(k, dim=1)
+        sel_beam, sel_token = top_beam.gather(1, order), top_token.gather(1, order)
+        sel_rows = (torch.arange(n, device=device).unsqueeze(1) * k + sel_beam).view(-1)
+        history = torch.cat([history[sel_rows], sel_token.view(-1, 1)], dim=1)
+        if keep_attention:
+            attn_history = torch.cat([attn_history[sel_rows], weights[sel_rows].unsqueeze(1)], 1)
+        state, scores, prev = state.select(sel_rows), cont_scores, sel_token.view(-1)
+
+        done = (n_finished[alive] >= k) | (cont_scores[:, 0] == float("-inf"))
+        if done.all():
+            break
+        if done.any():  # finished sentences leave the batch
+            keep = (~done).nonzero().squeeze(1)
+            keep_rows = (keep.unsqueeze(1) * k + torch.arange(k, device=device)).view(-1)
+            alive, scores, prev = alive[keep], scores[keep], prev[keep_rows]
+            history, state, memory = history[keep_rows], state.select(keep_rows), memory.select(keep_rows)
+            if keep_attention:
+                attn_history = attn_history[keep_rows]
+
+    return [sorted(hyps, key=lambda h: -h.score)[:nbest] for hyps in finished]
+
+
+def _all_but(vocab: int, keep: int, device: torch.device) -> Tensor:
+    index = torch.arange(vocab, device=device)
+    return index[index != keep]

@@ -1,0 +1,58 @@
+"""Translate text: ``nmt translate --model DIR [--beam K] [-i FILE] [-o FILE]``.
+
+Reads one sentence per line (stdin by default) and writes one translation per line, in order.
+Without ``--model`` the small English->French model bundled with nmt is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nmt.errors import NmtError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", default=None, help="model directory (default: bundled en->fr)")
+    p.add_argument("--input", "-i", default="-", help="input file, one sentence per line (default stdin)")
+    p.add_argument("--output", "-o", default="-", help="output file (default stdout)")
+    p.add_argument("--beam", "-k", type=int, default=None, help="beam size; 1 is greedy (default: config)")
+    p.add_argument("--length-penalty", type=float, default=None, help="GNMT length penalty alpha")
+    p.add_argument("--batch-size", type=int, default=None, help="sentences per batch")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+
+
+def read_input(path: str) -> list[str]:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise NmtError(f"input file {path!r} not found.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NmtError(f"{'stdin' if path == '-' else path}: line {line} is not valid UTF-8; "
+                       "convert the file first, e.g. iconv -f LATIN1 -t UTF-8.") from None
+    return text.splitlines()
+
+
+def run(args: argparse.Namespace) -> int:
+    from nmt.checkpoint import write_text
+    from nmt.translator import Translator
+
+    if args.beam is not None and args.beam < 1:
+        raise NmtError("--beam must be at least 1.")
+    if args.output != "-" and Path(args.output).exists() and not args.force:
+        raise NmtError(f"output file {args.output!r} exists; pass --force to overwrite it.")
+    lines = read_input(args.input)
+    translator = Translator.load(args.model)
+    out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
+                               batch_size=args.batch_size, progress=args.output != "-" or len(lines) > 200)
+    text = "".join(line + "\n" for line in out)
+    if args.output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_text(Path(args.output), text)
+    return 0

@@ -1,0 +1,142 @@
+"""The commands run as a user runs them: train, translate, and their failures."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import tiny_config
+
+from nmt import NmtError, Translator
+
+SENTENCES = ["And Jesus said unto them, Follow me.", "", "The kingdom of heaven is at hand."]
+
+
+def nmt(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "nmt", *args], input=stdin, capture_output=True,
+                          text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"nmt {' '.join(args)} failed:\n{proc.stderr}")
+    return proc
+
+
+def test_training_run_is_a_model_directory(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"config.yaml", "model.safetensors", "nmt.json", "src_tokenizer.json",
+            "tgt_tokenizer.json", "metrics.jsonl"} <= names
+    meta = json.loads((tiny_model / "nmt.json").read_text())
+    assert meta["components"]["cell"] == {"name": "lstm", "distribution": "nmt", "version": meta["nmt_version"]}
+    records = [json.loads(line) for line in (tiny_model / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in records if r["event"] == "train"]
+    assert losses[-1] < losses[0] - 0.5, losses  # it learns
+    evals = [r for r in records if r["event"] == "eval"]
+    assert evals and all("dev_bleu" in r and "dev_loss" in r for r in evals)
+    assert all(r["tgt_tokens_per_s"] > 0 for r in records if r["event"] == "train")
+
+
+def test_translate_cli_matches_python_api_and_keeps_lines(tiny_model, tmp_path):
+    expected = Translator.load(tiny_model).translate(SENTENCES, beam=2)
+    out = nmt("translate", "--model", str(tiny_model), "--beam", "2", stdin="\n".join(SENTENCES) + "\n")
+    assert out.stdout.splitlines() == expected
+    assert expected[1] == ""
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    nmt("translate", "-m", str(tiny_model), "-k", "2", "-i", str(src), "-o", str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines() == expected
+    again = nmt("translate", "-m", str(tiny_model), "-i", str(src), "-o", str(tmp_path / "out.txt"),
+                check=False)
+    assert again.returncode != 0 and "--force" in again.stderr
+
+
+def test_greedy_and_beam_differ_only_through_search(tiny_model):
+    translator = Translator.load(tiny_model)
+    greedy = translator.translate(SENTENCES, beam=1)
+    beam = translator.translate_detailed(SENTENCES[0], beam=4, nbest=3)
+    assert len(greedy) == 3 and 1 <= len(beam) <= 3
+    assert [h.score for h in beam] == sorted((h.score for h in beam), reverse=True)
+    assert beam[0].text == translator.translate([SENTENCES[0]], beam=4)[0]
+    for h in beam:
+        assert len(h.attention) == len(h.tgt_pieces)
+        assert all(len(row) == len(h.src_pieces) for row in h.attention)
+
+
+def test_save_load_gives_identical_translations(tiny_model, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model, copy)
+    a = Translator.load(tiny_model).translate(SENTENCES, beam=3)
+    b = Translator.load(copy).translate(SENTENCES, beam=3)
+    assert a == b
+
+
+def test_train_cli_with_overrides_and_no_overwrite(tmp_path):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config().to_dict()), encoding="utf-8")
+    out = tmp_path / "run"
+    nmt("train", "--config", str(cfg), "--out", str(out), "--quiet", "--set", "model.cell=gru",
+        "--set", "model.attention=bahdanau", "--set", "training.max_steps=4",
+        "--set", "training.eval_every=2")
+    assert yaml.safe_load((out / "config.yaml").read_text())["model"]["cell"] == "gru"
+    weights = (out / "model.safetensors").read_bytes()
+    again = nmt("train", "--config", str(cfg), "--out", str(out), check=False)
+    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    assert (out / "model.safetensors").read_bytes() == weights  # nothing lost
+    assert Translator.load(out).translate(["Jesus wept."], beam=2)[0] is not None
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("model.cell=lstn", "Did you mean 'lstm'"),
+    ("model.atention=dot", "Did you mean 'model.attention'"),
+    ("training.batch_tokens=-5", "outside its range"),
+])
+def test_config_mistakes_are_one_clear_error(tmp_path, override, expected):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config().to_dict()), encoding="utf-8")
+    proc = nmt("train", "--config", str(cfg), "--out", str(tmp_path / "run"), "--set", override,
+               check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _broken_copy(tiny_model: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "broken"
+    shutil.copytree(tiny_model, copy)
+    return copy
+
+
+def test_truncated_weights_are_refused_clearly(tiny_model, tmp_path):
+    copy = _broken_copy(tiny_model, tmp_path)
+    data = (copy / "model.safetensors").read_bytes()
+    (copy / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(NmtError, match="truncated"):
+        Translator.load(copy)
+    proc = nmt("translate", "-m", str(copy), stdin="hello\n", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_pickle_payload_is_never_unpickled(tiny_model, tmp_path):
+    copy = _broken_copy(tiny_model, tmp_path)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    (copy / "model.safetensors").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(NmtError):
+        Translator.load(copy)
+    assert not marker.exists()
+
+
+def test_checkpoint_naming_a_missing_plugin_says_what_to_install(tiny_model, tmp_path):
+    copy = _broken_copy(tiny_model, tmp_path)
+    meta = json.loads((copy / "nmt.json").read_text())
+    meta["components"]["cell"] = {"name": "sru", "distribution": "nmt-sru", "version": "1.0"}
+    (copy / "nmt.json").write_text(json.dumps(meta))
+    with pytest.raises(NmtError, match="pip install 'nmt-sru'"):
+        Translator.load(copy)
