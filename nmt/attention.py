@@ -26,16 +26,25 @@ class _Attention(nn.Module):
     def precompute(self, keys: Tensor) -> Tensor:
         return keys
 
-    def scores(self, query: Tensor, cache: Tensor) -> Tensor:
+    def scores(self, queries: Tensor, cache: Tensor) -> Tensor:
+        """queries (batch, steps, query_size), cache from precompute -> (batch, steps, src_len)."""
         raise NotImplementedError
 
     def forward(
         self, query: Tensor, keys: Tensor, cache: Tensor, mask: Tensor
     ) -> tuple[Tensor, Tensor]:
-        scores = self.scores(query, cache).masked_fill(~mask, torch.finfo(cache.dtype).min)
+        context, weights = self.attend_all(query.unsqueeze(1), keys, cache, mask)
+        return context.squeeze(1), weights.squeeze(1)
+
+    def attend_all(
+        self, queries: Tensor, keys: Tensor, cache: Tensor, mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Many queries at once (batch, steps, query_size) -> context (batch, steps, key_size),
+        weights (batch, steps, src_len). A decoder without input feeding attends for every
+        target step in this one call."""
+        scores = self.scores(queries, cache).masked_fill(~mask.unsqueeze(1), torch.finfo(cache.dtype).min)
         weights = torch.softmax(scores, dim=-1)
-        context = torch.bmm(weights.unsqueeze(1), keys).squeeze(1)
-        return context, weights
+        return torch.bmm(weights, keys), weights
 
 
 class DotAttention(_Attention):
@@ -51,8 +60,8 @@ class DotAttention(_Attention):
                 f"size ({key_size}); use attention 'general' or 'bahdanau', or change the sizes."
             )
 
-    def scores(self, query: Tensor, cache: Tensor) -> Tensor:
-        return torch.bmm(cache, query.unsqueeze(2)).squeeze(2)
+    def scores(self, queries: Tensor, cache: Tensor) -> Tensor:
+        return torch.bmm(queries, cache.transpose(1, 2))
 
 
 class GeneralAttention(_Attention):
@@ -68,8 +77,8 @@ class GeneralAttention(_Attention):
     def precompute(self, keys: Tensor) -> Tensor:
         return self.key_proj(keys)
 
-    def scores(self, query: Tensor, cache: Tensor) -> Tensor:
-        return torch.bmm(cache, query.unsqueeze(2)).squeeze(2)
+    def scores(self, queries: Tensor, cache: Tensor) -> Tensor:
+        return torch.bmm(queries, cache.transpose(1, 2))
 
 
 class BahdanauAttention(_Attention):
@@ -88,5 +97,6 @@ class BahdanauAttention(_Attention):
     def precompute(self, keys: Tensor) -> Tensor:
         return self.key_proj(keys)
 
-    def scores(self, query: Tensor, cache: Tensor) -> Tensor:
-        return self.energy(torch.tanh(cache + self.query_proj(query).unsqueeze(1))).squeeze(2)
+    def scores(self, queries: Tensor, cache: Tensor) -> Tensor:
+        q = self.query_proj(queries).unsqueeze(2)  # (batch, steps, 1, size)
+        return self.energy(torch.tanh(cache.unsqueeze(1) + q)).squeeze(3)

@@ -7,6 +7,7 @@ so a kill during a save leaves the previous version intact.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 import yaml
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_model, save_model
 
 import nmt
 from nmt import config as config_mod
@@ -60,10 +61,14 @@ def save_static(model_dir: Path, cfg: config_mod.Config, src_tok, tgt_tok) -> No
 def save_weights(
     model_dir: Path, model: Seq2Seq, meta: dict[str, Any], dtype: torch.dtype | None = None
 ) -> None:
-    """Weights and metadata; the weights file is replaced atomically, then its metadata."""
-    tensors = {k: (v.to(dtype) if dtype else v).detach().contiguous().cpu()
-               for k, v in model.state_dict().items()}
-    atomic_write(model_dir / WEIGHTS, lambda p: save_file(tensors, str(p)))
+    """Weights and metadata; the weights file is replaced atomically, then its metadata.
+
+    ``save_model`` stores a tied or shared matrix once. ``dtype`` (e.g. fp16) shrinks the file;
+    loading casts back to the model's own dtype.
+    """
+    if dtype is not None:
+        model = copy.deepcopy(model).to(dtype)
+    atomic_write(model_dir / WEIGHTS, lambda p: save_model(model, str(p)))
     full = {"format_version": FORMAT_VERSION, "nmt_version": nmt.__version__, **meta}
     write_text(model_dir / META, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
 
@@ -107,19 +112,15 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
         raise NmtError(f"the tokenizer files in {model_dir} are corrupt: {exc}") from exc
     model, _ = build_model(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
     try:
-        state = load_file(str(model_dir / WEIGHTS), device="cpu")
+        load_model(model, str(model_dir / WEIGHTS), strict=True)
     except (SafetensorError, OSError, ValueError) as exc:
         raise NmtError(
             f"{model_dir / WEIGHTS} is not a readable safetensors file ({exc}); it may be truncated "
             "or tampered with. Restore it from a backup or retrain."
         ) from exc
-    try:
-        model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0:3]
-        raise NmtError(
-            f"{model_dir / WEIGHTS} does not match {model_dir / CONFIG}: {' '.join(first)}"
-        ) from exc
+        first = " ".join(str(exc).split())[:300]
+        raise NmtError(f"{model_dir / WEIGHTS} does not match {model_dir / CONFIG}: {first}") from exc
     model.to(device).eval()
     return LoadedModel(model, cfg, src_tok, tgt_tok, meta)
 

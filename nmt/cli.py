@@ -16,10 +16,12 @@ from nmt.errors import NmtError
 COMMANDS = {
     "data": ("nmt.data.cli", "prepare corpora (e.g. the Bible en-fr corpus)"),
     "train": ("nmt.training.cli", "train a model from a config"),
+    "average": ("nmt.training.average", "average the weights of several checkpoints"),
     "translate": ("nmt.translate_cli", "translate text with a trained model"),
     "evaluate": ("nmt.evaluation.cli", "score translations with sacrebleu (BLEU, chrF)"),
     "ui": ("nmt.ui.cli", "serve the web UI"),
     "plugins": ("nmt.plugins_cli", "list the registered components and their packages"),
+    "plugin": ("nmt.plugin_cli", "create a new plugin package from a template"),
 }
 
 

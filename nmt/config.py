@@ -61,23 +61,42 @@ class ModelConfig:
     decoder_hidden_size: int = 512
     decoder_layers: int = 1
     input_feeding: bool = True
+    decoder_init: str = "bridge"  # bridge | last | zero
     dropout: float = 0.2
+    embedding_dropout: float | None = None  # None: same as dropout
+    tie_output: bool = False  # target embeddings double as the output layer
+    share_embeddings: bool = False  # one embedding table for source and target (joint vocab)
     init_range: float = 0.1
 
 
 @dataclass
 class TrainingConfig:
     batch_tokens: int = 2048
+    accumulate: int = 1  # batches per optimizer update
+    optimizer: str = "adam"  # adam | adamw
     learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant | warmup | inverse_sqrt | plateau
+    warmup_steps: int = 0
+    plateau_factor: float = 0.5
+    plateau_patience: int = 3
+    min_learning_rate: float = 1e-6
     clip_norm: float = 5.0
     label_smoothing: float = 0.0
     max_steps: int | None = None
     max_epochs: int | None = None
     eval_every: int = 500
+    save_every: int | None = None  # steps between resumable checkpoints (default: eval_every)
     log_every: int = 50
+    early_stopping_metric: str = "bleu"  # bleu | chrf | loss
+    patience: int | None = None  # evaluations without improvement before stopping
+    keep_best: int = 1  # best checkpoints kept under best/ (the run dir holds the very best)
     seed: int = 1
     threads: int | None = None
     dev_beam: int = 1
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 only on CUDA)
+    tensorboard: bool = False
 
 
 @dataclass
@@ -104,7 +123,25 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model.decoder_init": ("bridge", "last", "zero"),
+    "training.optimizer": ("adam", "adamw"),
+    "training.schedule": ("constant", "warmup", "inverse_sqrt", "plateau"),
+    "training.early_stopping_metric": ("bleu", "chrf", "loss"),
+    "training.precision": ("fp32", "bf16", "fp16"),
+}
+
 RANGES: dict[str, tuple[float, float]] = {
+    "model.embedding_dropout": (0.0, 0.99),
+    "training.accumulate": (1, 10_000),
+    "training.weight_decay": (0.0, 10.0),
+    "training.warmup_steps": (0, 10**9),
+    "training.plateau_factor": (0.01, 1.0),
+    "training.plateau_patience": (0, 10**6),
+    "training.min_learning_rate": (0.0, 10.0),
+    "training.save_every": (1, 10**9),
+    "training.patience": (1, 10**6),
+    "training.keep_best": (1, 1000),
     "data.max_length": (1, 10_000),
     "data.dev_max_examples": (0, 10_000_000),
     "tokenizer.vocab_size": (8, 1_000_000),
@@ -152,6 +189,13 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
     obj = cls(**kwargs)
     for key in known:
         path = f"{prefix}{key}"
+        if path in CHOICES and getattr(obj, key) not in CHOICES[path]:
+            close = difflib.get_close_matches(str(getattr(obj, key)), CHOICES[path], n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise NmtError(
+                f"config key '{path}' is {getattr(obj, key)!r}.{hint} "
+                f"Choose one of: {', '.join(CHOICES[path])}."
+            )
         if path in RANGES and getattr(obj, key) is not None:
             lo, hi = RANGES[path]
             if not lo <= getattr(obj, key) <= hi:

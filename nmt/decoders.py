@@ -64,45 +64,62 @@ class AttentionalRNNDecoder(nn.Module):
         encoder_output_size: int,
         encoder_summary_size: int,
         input_feeding: bool = True,
+        init: str = "bridge",
+        embedding_dropout: float | None = None,
         padding_idx: int = 0,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.input_feeding = input_feeding
+        self.init = init
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx)
+        self.embedding_dropout = nn.Dropout(dropout if embedding_dropout is None else embedding_dropout)
         self.dropout = nn.Dropout(dropout)
         rnn_input = embedding_size + (hidden_size if input_feeding else 0)
         self.rnn = RecurrentStack(cell, rnn_input, hidden_size, num_layers, False, dropout)
         self.attention = attention(hidden_size, encoder_output_size)
         self.combine = nn.Linear(hidden_size + encoder_output_size, hidden_size, bias=False)
         self.output = nn.Linear(hidden_size, vocab_size)
-        n_parts = len(self.rnn.initial_state(1, torch.device("cpu"), torch.float32))
-        # "bridge": each state part of each layer starts as tanh(W s) of the encoder summary s.
-        self.bridge = nn.ModuleList(
-            nn.Linear(encoder_summary_size, num_layers * hidden_size) for _ in range(n_parts)
-        )
+        self.n_parts = len(self.rnn.initial_state(1, torch.device("cpu"), torch.float32))
+        if init == "bridge":  # each state part of each layer starts as tanh(W s + b)
+            self.bridge = nn.ModuleList(
+                nn.Linear(encoder_summary_size, num_layers * hidden_size) for _ in range(self.n_parts)
+            )
+        elif init == "last" and encoder_summary_size != hidden_size:
+            from nmt.errors import NmtError
+
+            raise NmtError(
+                f"model.decoder_init 'last' copies the encoder's final state ({encoder_summary_size} "
+                f"values) into the decoder ({hidden_size}): make the sizes equal or use 'bridge'."
+            )
 
     def memory(self, encoded: EncoderOutput) -> Memory:
         return Memory(encoded.states, self.attention.precompute(encoded.states), encoded.mask)
 
     def initial_state(self, encoded: EncoderOutput) -> DecoderState:
-        batch = encoded.summary.size(0)
-        rnn = tuple(
-            torch.tanh(b(encoded.summary)).view(batch, self.rnn.num_layers, self.hidden_size)
-            .transpose(0, 1).contiguous()
-            for b in self.bridge
-        )
-        feed = encoded.summary.new_zeros(batch, self.hidden_size)
+        summary = encoded.summary
+        batch, layers = summary.size(0), self.rnn.num_layers
+        if self.init == "bridge":
+            rnn = tuple(
+                torch.tanh(b(summary)).view(batch, layers, self.hidden_size).transpose(0, 1).contiguous()
+                for b in self.bridge
+            )
+        elif self.init == "last":  # every layer and state part starts from the encoder's last state
+            rnn = tuple(summary.unsqueeze(0).expand(layers, -1, -1).contiguous()
+                        for _ in range(self.n_parts))
+        else:
+            rnn = self.rnn.initial_state(batch, summary.device, summary.dtype)
+        feed = summary.new_zeros(batch, self.hidden_size)
         return DecoderState(rnn=rnn, feed=feed)
 
     def _advance(
         self, prev: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, Tensor, DecoderState]:
         """prev (batch,) -> attentional vector (batch, hidden), weights (batch, src_len), state."""
-        x = self.embedding(prev)
+        x = self.embedding_dropout(self.embedding(prev))
         if self.input_feeding:
-            x = torch.cat([x, state.feed], dim=-1)
-        h, rnn = self.rnn.step(self.dropout(x), state.rnn)
+            x = torch.cat([x, self.dropout(state.feed)], dim=-1)
+        h, rnn = self.rnn.step(x, state.rnn)
         context, weights = self.attention(h, memory.keys, memory.cache, memory.mask)
         vector = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         return vector, weights, DecoderState(rnn=rnn, feed=vector)
@@ -115,13 +132,28 @@ class AttentionalRNNDecoder(nn.Module):
         vector, weights, state = self._advance(prev, state, memory)
         return torch.log_softmax(self.output(vector).float(), dim=-1), weights, state
 
+    def _attend_all(self, queries: Tensor, memory: Memory) -> Tensor:
+        attend_all = getattr(self.attention, "attend_all", None)
+        if attend_all is not None:
+            return attend_all(queries, memory.keys, memory.cache, memory.mask)[0]
+        # A plugin attention with only the per-step contract: one query at a time.
+        steps = [self.attention(q, memory.keys, memory.cache, memory.mask)[0] for q in queries.unbind(1)]
+        return torch.stack(steps, dim=1)
+
     def forward(self, tgt_in: Tensor, encoded: EncoderOutput) -> Tensor:
         """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab)."""
         memory = self.memory(encoded)
         state = self.initial_state(encoded)
-        vectors = []
-        for t in range(tgt_in.size(1)):
-            vector, _, state = self._advance(tgt_in[:, t], state, memory)
-            vectors.append(vector)
+        if self.input_feeding:  # each step needs the previous attentional vector: a step loop
+            vectors = []
+            for t in range(tgt_in.size(1)):
+                vector, _, state = self._advance(tgt_in[:, t], state, memory)
+                vectors.append(vector)
+            vectors = torch.stack(vectors, dim=1)
+        else:  # the recurrence sees only the targets: one fused call, then attention for all steps
+            lengths = (tgt_in != self.embedding.padding_idx).sum(1).clamp(min=1)
+            h, _ = self.rnn(self.embedding_dropout(self.embedding(tgt_in)), lengths, state.rnn)
+            context = self._attend_all(h, memory)
+            vectors = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         # One output projection for all steps: the largest matrix product, batched once.
-        return self.output(self.dropout(torch.stack(vectors, dim=1)))
+        return self.output(self.dropout(vectors))

@@ -38,11 +38,12 @@ class RNNEncoder(nn.Module):
         bidirectional: bool,
         dropout: float,
         cell: type[nn.Module],
+        embedding_dropout: float | None = None,
         padding_idx: int = 0,
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout if embedding_dropout is None else embedding_dropout)
         self.rnn = RecurrentStack(cell, embedding_size, hidden_size, num_layers, bidirectional, dropout)
         self.output_size = self.rnn.output_size
         self.summary_size = self.rnn.output_size

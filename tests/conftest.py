@@ -51,3 +51,43 @@ def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-model") / "run"
     train(tiny_config(), out, progress=False)
     return out
+
+
+def micro_config(**training):
+    """Smaller still: for tests that train several runs (resume, torchrun, averaging)."""
+    from nmt import config
+
+    return config.from_dict({
+        "data": {"train": str(DATA / "bible-sample.train"), "dev": str(DATA / "bible-sample.dev"),
+                 "src_lang": "en", "tgt_lang": "fr", "dev_max_examples": 6, "max_train_examples": 240},
+        "tokenizer": {"type": "bpe", "vocab_size": 260},
+        "model": {"embedding_size": 16, "encoder_hidden_size": 16, "decoder_hidden_size": 32,
+                  "dropout": 0.1},
+        "training": {"batch_tokens": 500, "learning_rate": 0.003, "max_steps": 12,
+                     "eval_every": 4, "log_every": 2, "seed": 5, "threads": 1, **training},
+        "decoding": {"beam": 2, "max_length_ratio": 1.0, "max_length_offset": 3},
+    })
+
+
+@pytest.fixture(scope="session")
+def tiny_model_short(tiny_model, tmp_path_factory) -> Path:
+    """A second model that translates differently, without training another.
+
+    The tiny model's copy under another name, with decoding capped at a few pieces, so a
+    test can tell which of two served models answered.
+    """
+    import json
+    import shutil
+
+    import yaml
+
+    out = tmp_path_factory.mktemp("tiny-short") / "tiny-short"
+    shutil.copytree(tiny_model, out)
+    meta = json.loads((out / "nmt.json").read_text(encoding="utf-8"))
+    meta["name"] = "tiny-short"
+    meta.setdefault("scores", {})["dev_bleu"] = 1.5
+    (out / "nmt.json").write_text(json.dumps(meta), encoding="utf-8")
+    cfg = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
+    cfg["decoding"].update({"beam": 2, "max_length_ratio": 0.1, "max_length_offset": 2})
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return out

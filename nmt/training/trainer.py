@@ -1,15 +1,26 @@
-"""Train a model from a config: tokenizers, bucketed batches, Adam, clipping, dev loss and BLEU.
+"""Train a model from a config: tokenizers, bucketed batches, optimizer and schedule, dev
+evaluation, best and resumable checkpoints, and data-parallel training under torchrun.
 
 The run directory is itself a model directory (``nmt translate --model RUN`` works on it): it
-holds the best weights by dev BLEU (the last ones when there is no dev set), the tokenizers,
-the resolved config, and ``metrics.jsonl`` with one line per log or evaluation.
+holds the best weights by the early-stopping metric (the last ones when there is no dev set),
+the tokenizers, the resolved config and ``metrics.jsonl``. Beside them: ``best/step-N`` (the
+``keep_best`` best weights, for averaging), ``checkpoints/`` (what ``--resume`` continues from)
+and ``learning_curves.png``.
+
+One optimizer update consumes a *group* of ``accumulate x world_size`` batches; every batch's
+summed loss is divided by the group's target-token count, so an update is the same whether the
+group runs in one process or is spread over several.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import random
+import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +32,11 @@ from torch.nn import functional as F
 
 from nmt import checkpoint, registry
 from nmt.config import Config
-from nmt.data.batching import batches, collate
+from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
 from nmt.model import Seq2Seq, build_model, count_parameters
+from nmt.training import distributed, state
+from nmt.training.schedule import Schedule
 
 
 @dataclass
@@ -42,13 +55,16 @@ def encode_pairs(src_tok, tgt_tok, src: list[str], tgt: list[str], max_length: i
 def prepare_run_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise NmtError(f"--out {str(out)!r} exists and is not a directory.")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NmtError(
-            f"--out {str(out)!r} already holds files; choose a new directory or pass --force to "
-            "overwrite the model in it."
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise NmtError(
+                f"--out {str(out)!r} already holds files; choose a new directory, continue the run "
+                "with --resume, or pass --force to start over in it."
+            )
+        for name in ("metrics.jsonl", "best", state.CHECKPOINTS):  # a forced re-run starts afresh
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.jsonl").unlink(missing_ok=True)  # a forced re-run starts a fresh log
 
 
 def train_tokenizers(cfg: Config, src: list[str], tgt: list[str]):
@@ -61,61 +77,138 @@ def train_tokenizers(cfg: Config, src: list[str], tgt: list[str]):
             tok_class.train(tgt, t.vocab_size, t.min_frequency))
 
 
+def pick_device(name: str, world: distributed.World | None = None) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise NmtError(f"training.device is {name!r} but no CUDA device is available; use 'cpu'.")
+        if name == "cuda" and world is not None:
+            name = f"cuda:{world.local_rank}"
+    return torch.device(name)
+
+
 class Trainer:
     def __init__(self, cfg: Config, out: Path, *, max_time: float | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, resume: bool = False) -> None:
         self.cfg, self.out, self.max_time, self.progress = cfg, out, max_time, progress
+        self.resume = resume
         self.started = time.monotonic()
+        self.tb = None
 
     # -- set-up ------------------------------------------------------------------------------
     def setup(self) -> None:
         from nmt.data.corpus import load_splits
 
-        cfg = self.cfg
-        torch.manual_seed(cfg.training.seed)
-        random.seed(cfg.training.seed)
-        if cfg.training.threads:
-            torch.set_num_threads(cfg.training.threads)
+        cfg, t = self.cfg, self.cfg.training
+        self.device = pick_device(t.device)
+        self.world = distributed.init(self.device)
+        if self.world.distributed and self.device.type == "cuda":
+            self.device = pick_device(t.device, self.world)
+            torch.cuda.set_device(self.device)
+        torch.manual_seed(t.seed)
+        random.seed(t.seed)
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        if t.precision == "fp16" and self.device.type != "cuda":
+            raise NmtError("training.precision fp16 needs a CUDA device; use bf16 or fp32 on CPU.")
         splits = load_splits(cfg.data)
         cfg.data.src_lang, cfg.data.tgt_lang = splits.src_lang, splits.tgt_lang
-        self.src_tok, self.tgt_tok = train_tokenizers(cfg, splits.train.src, splits.train.tgt)
+        if self.resume:
+            tok_class = registry.load("tokenizers", cfg.tokenizer.type)
+            self.src_tok = tok_class.load(self.out / checkpoint.SRC_TOKENIZER)
+            self.tgt_tok = tok_class.load(self.out / checkpoint.TGT_TOKENIZER)
+        elif self.world.is_main:
+            self.src_tok, self.tgt_tok = train_tokenizers(cfg, splits.train.src, splits.train.tgt)
+            checkpoint.save_static(self.out, cfg, self.src_tok, self.tgt_tok)
+        self.world.barrier()
+        if not self.resume and not self.world.is_main:  # every rank uses rank 0's tokenizers
+            tok_class = registry.load("tokenizers", cfg.tokenizer.type)
+            self.src_tok = tok_class.load(self.out / checkpoint.SRC_TOKENIZER)
+            self.tgt_tok = tok_class.load(self.out / checkpoint.TGT_TOKENIZER)
         enc = encode_pairs(self.src_tok, self.tgt_tok, splits.train.src, splits.train.tgt,
                            cfg.data.max_length)
         if not enc.examples:
             raise NmtError("no training pairs left after tokenization (all empty or longer than "
                            f"data.max_length={cfg.data.max_length}); check the corpus.")
         self.train_examples = enc.examples
-        self.dev = splits.dev
-        if self.dev is not None and cfg.data.dev_max_examples:
+        self.lengths = [(len(s), len(t_)) for s, t_ in enc.examples]
+        self.dev = splits.dev if splits.dev is not None and cfg.data.dev_max_examples else None
+        if self.dev is not None:
             n = cfg.data.dev_max_examples
             self.dev_src, self.dev_tgt = self.dev.src[:n], self.dev.tgt[:n]
             self.dev_examples = encode_pairs(self.src_tok, self.tgt_tok, self.dev_src, self.dev_tgt,
                                              10**9).examples
-        else:
-            self.dev = None
         self.model, provenance = build_model(cfg.model, self.src_tok.vocab_size, self.tgt_tok.vocab_size)
+        self.model.to(self.device)
         provenance["tokenizer"] = registry.get("tokenizers", cfg.tokenizer.type).provenance
         self.meta_base = {
             "name": self.out.name, "src_lang": cfg.data.src_lang, "tgt_lang": cfg.data.tgt_lang,
             "components": provenance, "n_params": count_parameters(self.model),
         }
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.training.learning_rate)
-        checkpoint.save_static(self.out, cfg, self.src_tok, self.tgt_tok)
-        self.log({"event": "start", "train_pairs": len(self.train_examples), "dropped": enc.dropped,
+        opt_class = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = opt_class(self.model.parameters(), lr=t.learning_rate,
+                                   weight_decay=t.weight_decay)
+        self.schedule = Schedule(self.optimizer, t)
+        self.scaler = torch.amp.GradScaler("cuda") if t.precision == "fp16" else None
+        self.ddp = self.model
+        if self.world.distributed:
+            self.ddp = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.position = {"step": 0, "epoch": 0, "batch": 0}
+        self.best: list[tuple[float, int]] = []  # (score, step), best first
+        self.evals_without_gain = 0
+        if self.resume:
+            self._restore()
+        if t.tensorboard and self.world.is_main:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as exc:
+                raise NmtError("training.tensorboard needs the tensorboard package: "
+                               "pip install tensorboard") from exc
+            self.tb = SummaryWriter(str(self.out / "tensorboard"))
+        self.log({"event": "resume" if self.resume else "start",
+                  "train_pairs": len(self.train_examples), "dropped": enc.dropped,
                   "dev_pairs": len(self.dev_src) if self.dev else 0,
                   "src_vocab": self.src_tok.vocab_size, "tgt_vocab": self.tgt_tok.vocab_size,
-                  "params": self.meta_base["n_params"]})
+                  "params": self.meta_base["n_params"], "device": str(self.device),
+                  "world_size": self.world.size, **self.position})
+
+    def _restore(self) -> None:
+        path = state.latest(self.out)
+        if path is None:
+            raise NmtError(f"{self.out} has no resumable checkpoint (checkpoints/latest); "
+                           "start a new run with --out instead.")
+        saved = state.restore(path, self.model, self.optimizer)
+        self.position = saved["position"]
+        self.best = [tuple(b) for b in saved["best"]]
+        self.evals_without_gain = saved["evals_without_gain"]
+        self.schedule.load_state_dict(saved["schedule"])
 
     # -- helpers -----------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
+        if not self.world.is_main:
+            return
         record = {"time": round(time.monotonic() - self.started, 2), **record}
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if self.tb is not None and "step" in record:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key not in ("step", "time", "epoch"):
+                    self.tb.add_scalar(f"{record['event']}/{key}", value, record["step"])
 
-    def loss(self, model: Seq2Seq, batch) -> torch.Tensor:
-        logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+    def autocast(self):
+        precision = self.cfg.training.precision
+        if precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def loss_sum(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        with self.autocast():
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
         return F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1),
+            logits.float().reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1),
             ignore_index=self.tgt_tok.pad_id, label_smoothing=self.cfg.training.label_smoothing,
             reduction="sum",
         )
@@ -129,102 +222,213 @@ class Trainer:
             ex = self.dev_examples
             for start in range(0, len(ex), 64):
                 batch = collate(ex[start : start + 64], self.tgt_tok.pad_id, self.tgt_tok.bos_id,
-                                self.tgt_tok.eos_id)
-                total += float(self.loss(model, batch))
+                                self.tgt_tok.eos_id).to(self.device)
+                total += float(self.loss_sum(model, batch))
                 tokens += batch.n_tokens
         translator = Translator(model, self.src_tok, self.tgt_tok, self.cfg)
         hyps = translator.translate(self.dev_src, beam=self.cfg.training.dev_beam)
-        bleu = sacrebleu.corpus_bleu(hyps, [self.dev_tgt]).score
         model.train()
-        return {"dev_loss": total / max(1, tokens), "dev_ppl": math.exp(min(50, total / max(1, tokens))),
-                "dev_bleu": bleu}
+        loss = total / max(1, tokens)
+        return {"dev_loss": loss, "dev_ppl": math.exp(min(50.0, loss)),
+                "dev_bleu": sacrebleu.corpus_bleu(hyps, [self.dev_tgt]).score,
+                "dev_chrf": sacrebleu.corpus_chrf(hyps, [self.dev_tgt]).score}
 
-    def save(self, step: int, scores: dict[str, float]) -> None:
-        checkpoint.save_weights(self.out, self.model, {**self.meta_base, "step": step, "scores": scores})
+    def score_of(self, scores: dict[str, float]) -> float:
+        """The early-stopping metric, oriented so that higher is better."""
+        metric = self.cfg.training.early_stopping_metric
+        return -scores["dev_loss"] if metric == "loss" else scores[f"dev_{metric}"]
+
+    def meta(self, scores: dict[str, float]) -> dict[str, Any]:
+        return {**self.meta_base, "step": self.position["step"], "scores": scores}
+
+    def record_best(self, scores: dict[str, float]) -> bool:
+        """Keep the ``keep_best`` best weights under best/; the very best is the run's model."""
+        step, score = self.position["step"], self.score_of(scores)
+        improved = not self.best or score > self.best[0][0]
+        if improved:
+            checkpoint.save_weights(self.out, self.model, self.meta(scores))
+        keep = self.cfg.training.keep_best
+        if len(self.best) < keep or score > self.best[-1][0]:
+            checkpoint.save_weights(self.out / "best" / f"step-{step:09d}", self.model, self.meta(scores))
+            self.best = sorted([*self.best, (score, step)], reverse=True)
+            for _, old in self.best[keep:]:
+                shutil.rmtree(self.out / "best" / f"step-{old:09d}", ignore_errors=True)
+            self.best = self.best[:keep]
+        return improved
+
+    def save_resumable(self) -> None:
+        if self.world.is_main:
+            state.save(self.out, self.position["step"], self.model, self.optimizer, {
+                "position": self.position, "best": self.best,
+                "evals_without_gain": self.evals_without_gain,
+                "schedule": self.schedule.state_dict(),
+            })
 
     def out_of_time(self) -> bool:
         return self.max_time is not None and time.monotonic() - self.started >= self.max_time
 
     # -- the loop ----------------------------------------------------------------------------
+    def update(self, group: list[list[int]]) -> tuple[float, int]:
+        """One optimizer update on a group of batches (this rank's share of it)."""
+        t = self.cfg.training
+        tok = self.tgt_tok
+        total_tokens = sum(self.lengths[i][1] + 1 for b in group for i in b)
+        mine = group[self.world.rank :: self.world.size]
+        loss_total, tokens = 0.0, 0
+        for j, indices in enumerate(mine):
+            batch = collate([self.train_examples[i] for i in indices], tok.pad_id, tok.bos_id,
+                            tok.eos_id).to(self.device)
+            sync = not self.world.distributed or j == len(mine) - 1
+            with contextlib.nullcontext() if sync else self.ddp.no_sync():
+                loss = self.loss_sum(self.ddp, batch)
+                scaled = loss * (self.world.size / total_tokens)
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            loss_total += loss.item()
+            tokens += batch.n_tokens
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        if t.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.clip_norm)
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.schedule.step()
+        return loss_total, tokens
+
     def run(self) -> dict[str, Any]:
         from tqdm import tqdm
 
-        cfg, t = self.cfg, self.cfg.training
-        tok = self.tgt_tok
+        t, pos = self.cfg.training, self.position
+        group_size = t.accumulate * self.world.size
+        save_every = t.save_every or t.eval_every
         self.model.train()
-        step, epoch, best = 0, 0, -1.0
         last_scores: dict[str, float] = {}
-        window_loss, window_tokens, window_start = 0.0, 0, time.monotonic()
-        bar = tqdm(total=t.max_steps, unit="step", desc="training", disable=not self.progress,
-                   dynamic_ncols=True)
+        window = {"loss": 0.0, "tokens": 0, "start": time.monotonic()}
+        bar = tqdm(total=t.max_steps, initial=pos["step"], unit="step", desc="training",
+                   disable=not (self.progress and self.world.is_main), dynamic_ncols=True)
         stop = None
+        previous = _on_sigterm(_raise_interrupt)
         try:
             while stop is None:
-                if t.max_epochs is not None and epoch >= t.max_epochs:
+                if t.max_epochs is not None and pos["epoch"] >= t.max_epochs:
                     stop = "max_epochs"
                     break
-                for batch in batches(self.train_examples, t.batch_tokens, t.seed, epoch,
-                                     tok.pad_id, tok.bos_id, tok.eos_id):
-                    loss = self.loss(self.model, batch)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    (loss / batch.n_tokens).backward()
-                    if t.clip_norm > 0:
-                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.clip_norm)
-                    self.optimizer.step()
-                    step += 1
-                    window_loss += loss.item()
-                    window_tokens += batch.n_tokens
+                epoch_batches = bucket(self.lengths, t.batch_tokens, t.seed, pos["epoch"])
+                # Several processes need whole groups; a single one also takes the last partial one.
+                usable = len(epoch_batches) if not self.world.distributed else \
+                    len(epoch_batches) // group_size * group_size
+                while pos["batch"] < usable and stop is None:
+                    group = epoch_batches[pos["batch"] : pos["batch"] + group_size]
+                    loss, tokens = self.update(group)
+                    pos["batch"] += len(group)
+                    pos["step"] += 1
+                    window["loss"] += loss
+                    window["tokens"] += tokens
                     bar.update(1)
-                    if step % t.log_every == 0:
-                        elapsed = time.monotonic() - window_start
-                        rate = window_tokens / max(elapsed, 1e-9)
-                        record = {"event": "train", "step": step, "epoch": epoch,
-                                  "loss": window_loss / window_tokens, "tgt_tokens_per_s": rate}
-                        self.log(record)
-                        bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{rate:.0f}",
-                                        **({"bleu": f"{last_scores['dev_bleu']:.2f}"} if last_scores else {}))
-                        window_loss, window_tokens, window_start = 0.0, 0, time.monotonic()
-                    if self.dev is not None and step % t.eval_every == 0:
-                        last_scores = self.evaluate()
-                        self.log({"event": "eval", "step": step, **last_scores})
-                        if last_scores["dev_bleu"] > best:
-                            best = last_scores["dev_bleu"]
-                            self.save(step, last_scores)
-                        bar.write(f"step {step}: dev loss {last_scores['dev_loss']:.3f}  "
-                                  f"dev BLEU {last_scores['dev_bleu']:.2f}  (best {best:.2f})")
-                        window_start = time.monotonic()
-                    if t.max_steps is not None and step >= t.max_steps:
+                    if pos["step"] % t.log_every == 0:
+                        self._log_window(window, bar, last_scores)
+                    if self.dev is not None and pos["step"] % t.eval_every == 0:
+                        last_scores = self._evaluate_and_keep(bar)
+                        if t.patience is not None and self.evals_without_gain >= t.patience:
+                            stop = "early_stopping"
+                        window["start"] = time.monotonic()
+                    if pos["step"] % save_every == 0:
+                        self.save_resumable()
+                    if t.max_steps is not None and pos["step"] >= t.max_steps:
                         stop = "max_steps"
                     elif self.out_of_time():
                         stop = "max_time"
-                    if stop:
-                        break
-                else:
-                    epoch += 1
+                    if self.world.distributed:  # all ranks leave the loop together
+                        stop = stop or ("other_rank" if self.world.any(stop is not None) else None)
+                if stop is None:
+                    pos["epoch"] += 1
+                    pos["batch"] = 0
         except KeyboardInterrupt:
             stop = "interrupted"
-            bar.write("interrupted: saving and stopping")
+            bar.write("interrupted: saving a resumable checkpoint (continue with --resume)")
         finally:
             bar.close()
-        if self.dev is not None and step % t.eval_every != 0 and step > 0:
-            last_scores = self.evaluate()
-            self.log({"event": "eval", "step": step, **last_scores})
-            if last_scores["dev_bleu"] > best:
-                best = last_scores["dev_bleu"]
-                self.save(step, last_scores)
-        if self.dev is None or best < 0:
-            self.save(step, last_scores)
-        summary = {"event": "end", "reason": stop, "steps": step, "epochs": epoch,
-                   "best_dev_bleu": best if best >= 0 else None}
+            _on_sigterm(previous)
+        if self.dev is not None and pos["step"] % t.eval_every != 0 and pos["step"] > 0 \
+                and stop != "interrupted":
+            last_scores = self._evaluate_and_keep(None)  # every rank: it ends in a broadcast
+        if self.world.is_main and (self.dev is None or not self.best):
+            checkpoint.save_weights(self.out, self.model, self.meta(last_scores))
+        self.save_resumable()
+        summary = {"event": "end", "reason": stop, "steps": pos["step"], "epochs": pos["epoch"],
+                   "best": self.best[0][0] if self.best else None,
+                   "metric": t.early_stopping_metric}
         self.log(summary)
+        if self.world.is_main:
+            from nmt.training.plot import plot_learning_curves
+
+            plot_learning_curves(self.out / "metrics.jsonl", self.out / "learning_curves.png")
+        if self.tb is not None:
+            self.tb.close()
+        self.world.barrier()
         return summary
+
+    def _log_window(self, window: dict, bar, last_scores: dict) -> None:
+        loss, tokens = window["loss"], window["tokens"]
+        if self.world.distributed:
+            totals = torch.tensor([loss, float(tokens)], device=self.world.device)
+            torch.distributed.all_reduce(totals)
+            loss, tokens = totals[0].item(), int(totals[1].item())
+        rate = tokens / max(time.monotonic() - window["start"], 1e-9)
+        record = {"event": "train", **self.position, "loss": loss / max(1, tokens),
+                  "lr": self.schedule.lr, "tgt_tokens_per_s": rate}
+        self.log(record)
+        extra = {"bleu": f"{last_scores['dev_bleu']:.2f}"} if last_scores else {}
+        bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{rate:.0f}", **extra)
+        window.update(loss=0.0, tokens=0, start=time.monotonic())
+
+    def _evaluate_and_keep(self, bar) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        if self.world.is_main:
+            scores = self.evaluate()
+            improved = self.record_best(scores)
+            self.evals_without_gain = 0 if improved else self.evals_without_gain + 1
+            self.schedule.observe(self.score_of(scores))
+            self.log({"event": "eval", **self.position, **scores, "lr": self.schedule.lr})
+            message = (f"step {self.position['step']}: dev loss {scores['dev_loss']:.3f}  "
+                       f"BLEU {scores['dev_bleu']:.2f}  chrF {scores['dev_chrf']:.2f}"
+                       f"{'  (best)' if improved else ''}")
+            (bar.write if bar is not None else print)(message)
+        if self.world.distributed:  # every rank needs the same stopping and schedule decisions
+            shared = [self.evals_without_gain, self.schedule.state_dict()]
+            torch.distributed.broadcast_object_list(shared, src=0)
+            self.evals_without_gain = shared[0]
+            self.schedule.load_state_dict(shared[1])
+        return scores
+
+
+def _raise_interrupt(signum, frame):  # SIGTERM (e.g. a scheduler's pre-emption) acts as Ctrl-C
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler where Python allows it (the main thread); return the old one."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):
+        return None
 
 
 def train(cfg: Config, out: str | Path, *, max_time: float | None = None, force: bool = False,
-          progress: bool = True) -> dict[str, Any]:
-    """Train from ``cfg`` into the run directory ``out``; returns a summary of the run."""
+          progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Train from ``cfg`` into the run directory ``out`` (or continue it); returns a summary."""
     out = Path(out)
-    prepare_run_dir(out, force)
-    trainer = Trainer(cfg, out, max_time=max_time, progress=progress)
-    trainer.setup()
-    return trainer.run()
+    if resume:
+        if not (out / checkpoint.CONFIG).is_file():
+            raise NmtError(f"--resume {str(out)!r}: not a run directory (no {checkpoint.CONFIG}).")
+    elif int(os.environ.get("RANK", "0")) == 0:
+        prepare_run_dir(out, force)
+    trainer = Trainer(cfg, out, max_time=max_time, progress=progress, resume=resume)
+    try:
+        trainer.setup()
+        return trainer.run()
+    finally:
+        distributed.shutdown()

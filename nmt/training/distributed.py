@@ -1,0 +1,58 @@
+"""Data-parallel training through torchrun: nothing to configure beyond what torchrun sets.
+
+``torchrun --nproc_per_node N -m nmt train ...`` starts N processes with RANK/WORLD_SIZE in the
+environment; each joins a process group (gloo on CPU, NCCL on GPU, multi-node through
+torchrun's rendezvous), trains on its own share of every batch group, and only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    device: str = "cpu"
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank when ``flag`` is true on any: keeps the ranks' loops in step."""
+        if not self.distributed:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+
+def init(device: torch.device) -> World:
+    """Join the process group when torchrun started us; a single process otherwise."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return World()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return World(rank=dist.get_rank(), size=dist.get_world_size(),
+                 local_rank=int(os.environ.get("LOCAL_RANK", "0")), device=str(device))
+
+
+def shutdown() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
