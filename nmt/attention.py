@@ -1,6 +1,6 @@
 """Attention over encoder states: Bahdanau (additive) and Luong (dot, general).
 
-Contract: ``precompute(keys, mask)`` runs once per source sentence and returns whatever the
+Contract: ``precompute(keys)`` runs once per source sentence and returns whatever the
 per-step ``forward`` needs (here the projected keys), so nothing is cached on the module and
 one model can serve many requests at once. ``forward(query, keys, cache, mask)`` returns the
 context vector and the attention weights.

@@ -22,7 +22,11 @@ State = tuple[Tensor, ...]
 
 
 class _GatedCell(nn.Module):
-    """Weights laid out exactly as in ``nn.LSTM``/``nn.GRU`` so that their fused kernels apply."""
+    """Weights laid out exactly as in ``nn.LSTM``/``nn.GRU`` so that their fused kernels apply.
+
+    The two projections are ``nn.Linear`` layers, so dynamic int8 quantization reaches the
+    recurrent matrix products too; a quantized cell computes its gates from them explicitly.
+    """
 
     contract = 1
     gates = 1
@@ -32,10 +36,8 @@ class _GatedCell(nn.Module):
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(self.gates * hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(self.gates * hidden_size, hidden_size))
-        self.bias_ih = nn.Parameter(torch.empty(self.gates * hidden_size))
-        self.bias_hh = nn.Parameter(torch.empty(self.gates * hidden_size))
+        self.ih = nn.Linear(input_size, self.gates * hidden_size)
+        self.hh = nn.Linear(hidden_size, self.gates * hidden_size)
         bound = 1.0 / math.sqrt(hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
@@ -45,7 +47,11 @@ class _GatedCell(nn.Module):
         return tuple(zeros for _ in range(self.state_size))
 
     def flat_weights(self) -> list[Tensor]:
-        return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+        return [self.ih.weight, self.hh.weight, self.ih.bias, self.hh.bias]
+
+    @property
+    def quantized(self) -> bool:
+        return type(self.ih) is not nn.Linear
 
     @classmethod
     def fused_sequence(
@@ -92,7 +98,12 @@ class LSTMCell(_GatedCell):
     state_size = 2
 
     def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        h, c = torch.lstm_cell(x, state, *self.flat_weights())
+        if self.quantized:
+            i, f, g, o = (self.ih(x) + self.hh(state[0])).chunk(4, dim=1)
+            c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:
+            h, c = torch.lstm_cell(x, state, *self.flat_weights())
         return h, (h, c)
 
     @staticmethod
@@ -107,7 +118,13 @@ class GRUCell(_GatedCell):
     gates = 3
 
     def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        h = torch.gru_cell(x, state[0], *self.flat_weights())
+        if self.quantized:
+            xr, xz, xn = self.ih(x).chunk(3, dim=1)
+            hr, hz, hn = self.hh(state[0]).chunk(3, dim=1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            h = (1 - z) * torch.tanh(xn + r * hn) + z * state[0]
+        else:
+            h = torch.gru_cell(x, state[0], *self.flat_weights())
         return h, (h,)
 
     @staticmethod
@@ -120,7 +137,10 @@ class RNNCell(_GatedCell):
     """Elman recurrence with tanh, state ``(h,)``: the baseline the gated cells improve on."""
 
     def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        h = torch.rnn_tanh_cell(x, state[0], *self.flat_weights())
+        if self.quantized:
+            h = torch.tanh(self.ih(x) + self.hh(state[0]))
+        else:
+            h = torch.rnn_tanh_cell(x, state[0], *self.flat_weights())
         return h, (h,)
 
     @staticmethod

@@ -105,7 +105,10 @@ class DecodingConfig:
     length_penalty: float = 1.0
     max_length_ratio: float = 2.0
     max_length_offset: int = 10
+    min_length: int = 1
+    no_repeat_ngram: int = 0  # n > 0: no n-gram twice in one translation
     batch_size: int = 64
+    quantize: str = "none"  # none | int8 (dynamic quantization of linear layers)
 
 
 @dataclass
@@ -129,6 +132,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "training.schedule": ("constant", "warmup", "inverse_sqrt", "plateau"),
     "training.early_stopping_metric": ("bleu", "chrf", "loss"),
     "training.precision": ("fp32", "bf16", "fp16"),
+    "decoding.quantize": ("none", "int8"),
 }
 
 RANGES: dict[str, tuple[float, float]] = {
@@ -164,6 +168,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "decoding.length_penalty": (0.0, 10.0),
     "decoding.max_length_ratio": (0.1, 100.0),
     "decoding.batch_size": (1, 100_000),
+    "decoding.min_length": (0, 10_000),
+    "decoding.no_repeat_ngram": (0, 100),
 }
 
 

@@ -37,13 +37,18 @@ def beam_search(
     bos: int,
     eos: int,
     max_lengths: Tensor,
+    pad: int = 0,
     alpha: float = 1.0,
     min_length: int = 1,
+    no_repeat_ngram: int = 0,
     nbest: int = 1,
     keep_attention: bool = False,
 ) -> list[list[SearchResult]]:
     """src (batch, src_len), src_lengths (batch,), max_lengths (batch,) output caps ->
-    for each sentence its ``nbest`` best hypotheses, best first."""
+    for each sentence its ``nbest`` best hypotheses, best first.
+
+    ``no_repeat_ngram`` n > 0 forbids any n-gram from appearing twice in a hypothesis.
+    """
     batch, k = src.size(0), beam
     device = src.device
     _, memory, state = model.start(src, src_lengths)
@@ -64,8 +69,12 @@ def beam_search(
         logp, weights, state = model.decoder.step(prev, state, memory)
         n, vocab = alive.numel(), logp.size(-1)
         logp = logp.view(n, k, vocab)
+        logp[:, :, [pad, bos]] = float("-inf")  # never emitted, whatever the model says
         if t < min_length:
             logp[:, :, eos] = float("-inf")
+        if no_repeat_ngram and t >= no_repeat_ngram:
+            logp = logp.masked_fill(_repeats(history, no_repeat_ngram, vocab).view(n, k, vocab),
+                                    float("-inf"))
         at_cap = t + 1 >= max_lengths[alive]
         if at_cap.any():  # out of room: the only continuation left is EOS
             logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(vocab, eos, device), float("-inf"))
@@ -112,6 +121,19 @@ def beam_search(
                 attn_history = attn_history[keep_rows]
 
     return [sorted(hyps, key=lambda h: -h.score)[:nbest] for hyps in finished]
+
+
+def _repeats(history: Tensor, n: int, vocab: int) -> Tensor:
+    """(rows, steps) token history -> (rows, vocab) mask of tokens that would repeat an n-gram.
+
+    Every earlier window whose first n-1 tokens equal the last n-1 generated tokens bans its
+    n-th token; all rows are checked at once."""
+    windows = history.unfold(1, n, 1)  # (rows, steps - n + 1, n)
+    prefix = history[:, history.size(1) - (n - 1):].unsqueeze(1)  # (rows, 1, n - 1)
+    match = (windows[:, :, :-1] == prefix).all(-1) if n > 1 else torch.ones_like(windows[..., 0], dtype=torch.bool)
+    counts = torch.zeros(history.size(0), vocab, dtype=torch.int32, device=history.device)
+    counts.scatter_add_(1, windows[:, :, -1], match.to(torch.int32))
+    return counts > 0
 
 
 def _all_but(vocab: int, keep: int, device: torch.device) -> Tensor:

@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beam", "-k", type=int, default=None, help="beam size; 1 is greedy (default: config)")
     p.add_argument("--length-penalty", type=float, default=None, help="GNMT length penalty alpha")
     p.add_argument("--batch-size", type=int, default=None, help="sentences per batch")
+    p.add_argument("--quantize", choices=["none", "int8"], default=None,
+                   help="int8: dynamic int8 quantization for faster CPU decoding")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output != "-" and Path(args.output).exists() and not args.force:
         raise NmtError(f"output file {args.output!r} exists; pass --force to overwrite it.")
     lines = read_input(args.input)
-    translator = Translator.load(args.model)
+    translator = Translator.load(args.model, quantize=args.quantize)
     out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
                                batch_size=args.batch_size, progress=args.output != "-" or len(lines) > 200)
     text = "".join(line + "\n" for line in out)

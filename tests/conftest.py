@@ -15,8 +15,15 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ["HF_DATASETS_CACHE"] = str(_SANDBOX / "hf-datasets")
 os.environ["GRADIO_TEMP_DIR"] = str(_SANDBOX / "gradio")
 os.environ["NMT_CACHE"] = str(_SANDBOX / "nmt-cache")
+# Test models are tiny: one thread each avoids oversubscribing the cores (tests run servers and
+# subprocesses side by side), which otherwise slows tiny steps down by an order of magnitude.
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
 
 DATA = Path(__file__).parent / "data"
 

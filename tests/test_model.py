@@ -106,3 +106,55 @@ def test_tiny_model_learns_to_reverse(cell, attention):
                           max_lengths=b.src_lengths * 2 + 2)
         accuracy = sum(r[0].tokens == t for r, (_, t) in zip(res, test)) / len(test)
         assert accuracy >= 0.9, (beam, accuracy)
+
+
+class _PlainLinear(torch.nn.Linear):
+    """Same maths as nn.Linear, but not nn.Linear itself: sends a cell down its explicit-gates path."""
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_explicit_gate_maths_matches_fused_cell(cell):
+    torch.manual_seed(0)
+    fused = registry.load("cells", cell)(6, 5)
+    explicit = registry.load("cells", cell)(6, 5)
+    explicit.load_state_dict(fused.state_dict())
+    for name in ("ih", "hh"):
+        old = getattr(explicit, name)
+        new = _PlainLinear(old.in_features, old.out_features)
+        new.load_state_dict(old.state_dict())
+        setattr(explicit, name, new)
+    assert explicit.quantized and not fused.quantized
+    x = torch.randn(3, 6)
+    state = tuple(torch.randn(3, 5) for _ in fused.initial_state(3, x.device, x.dtype))
+    a, sa = fused(x, state)
+    b, sb = explicit(x, state)
+    torch.testing.assert_close(a, b)
+    for p, q in zip(sa, sb):
+        torch.testing.assert_close(p, q)
+
+
+def test_int8_quantized_model_decodes_close_to_fp32():
+    from nmt.quantize import quantize_int8
+
+    torch.manual_seed(3)
+    model = _model("general", "lstm", vocab=30, size=32)
+    batch = collate([([5, 6, 7, 8, 9], [5]), ([10, 11], [5])], 0, 2, 3)
+    q = quantize_int8(model)
+    with torch.no_grad():
+        a = torch.log_softmax(model(batch.src, batch.src_lengths, batch.tgt_in), -1)
+        b = torch.log_softmax(q(batch.src, batch.src_lengths, batch.tgt_in), -1)
+    assert (a - b).abs().max() < 0.1
+    res = beam_search(q, batch.src, batch.src_lengths, beam=2, bos=2, eos=3,
+                      max_lengths=torch.tensor([8, 8]))
+    assert all(r and r[0].tokens is not None for r in res)
+
+
+def test_no_repeat_ngram_blocks_repeats():
+    torch.manual_seed(4)
+    model = _model()
+    batch = collate([([5, 6, 7], [5])], 0, 2, 3)
+    res = beam_search(model, batch.src, batch.src_lengths, beam=3, bos=2, eos=3,
+                      max_lengths=torch.tensor([30]), no_repeat_ngram=2, min_length=25)
+    tokens = res[0][0].tokens
+    bigrams = list(zip(tokens, tokens[1:]))
+    assert len(tokens) >= 25 and len(bigrams) == len(set(bigrams))

@@ -112,6 +112,10 @@ class Trainer:
             torch.set_num_threads(t.threads)
         if t.precision == "fp16" and self.device.type != "cuda":
             raise NmtError("training.precision fp16 needs a CUDA device; use bf16 or fp32 on CPU.")
+        for kind, name in (("cells", cfg.model.cell), ("encoders", cfg.model.encoder),
+                           ("decoders", cfg.model.decoder), ("attention", cfg.model.attention),
+                           ("tokenizers", cfg.tokenizer.type)):
+            registry.load(kind, name)  # a missing or broken plugin fails before any data work
         splits = load_splits(cfg.data)
         cfg.data.src_lang, cfg.data.tgt_lang = splits.src_lang, splits.tgt_lang
         if self.resume:
