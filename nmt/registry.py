@@ -2,7 +2,8 @@
 
 Each group (``nmt.cells``, ``nmt.encoders``, ...) is read from ``importlib.metadata`` once.
 A component is imported only when it is used, so a plugin that fails to import breaks only
-the configs that name it; ``nmt plugins`` reports it as broken together with its error.
+the configs that name it; ``nmt plugins`` reports it as broken together with its error. A name
+that two distributions register is refused rather than silently taken from either.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -35,8 +36,12 @@ class Component:
     distribution: str
     version: str
     entry_point: EntryPoint
+    # Other distributions registering the same name: nmt refuses to pick one silently.
+    also_registered_by: tuple[str, ...] = ()
 
     def load(self) -> Any:
+        if self.also_registered_by:
+            raise NmtError(self.conflict)
         try:
             obj = self.entry_point.load()
         except Exception as exc:  # a broken plugin must not take the CLI down with it
@@ -48,7 +53,15 @@ class Component:
             ) from exc
         from nmt.contracts import validated
 
-        return validated(self.kind, self.name, obj)
+        return validated(self.kind, self.name, obj, f"{self.distribution} {self.version}")
+
+    @property
+    def conflict(self) -> str:
+        others = ", ".join(self.also_registered_by)
+        return (
+            f"the name {self.name!r} in {GROUPS[self.kind]} is registered by {self.distribution} "
+            f"and by {others}; uninstall all but one of them (pip uninstall ...)"
+        )
 
     @property
     def provenance(self) -> dict[str, str]:
@@ -63,7 +76,7 @@ def components(kind: str) -> dict[str, Component]:
     found: dict[str, Component] = {}
     for ep in entry_points(group=GROUPS[kind]):
         dist = getattr(ep, "dist", None)
-        found[ep.name] = Component(
+        comp = Component(
             kind=kind,
             name=ep.name,
             target=ep.value,
@@ -71,6 +84,10 @@ def components(kind: str) -> dict[str, Component]:
             version=dist.version if dist is not None else "unknown",
             entry_point=ep,
         )
+        first = found.setdefault(ep.name, comp)
+        claimed = (first.distribution, *first.also_registered_by)
+        if first is not comp and comp.distribution not in claimed:
+            found[ep.name] = replace(first, also_registered_by=(*claimed[1:], comp.distribution))
     return dict(sorted(found.items()))
 
 
@@ -100,6 +117,10 @@ def describe_all() -> list[dict[str, str]]:
     for kind in GROUPS:
         for comp in components(kind).values():
             row = {"kind": kind, **comp.provenance, "target": comp.target, "status": "ok"}
+            if comp.also_registered_by:
+                row.update(status="broken", error=comp.conflict)
+                rows.append(row)
+                continue
             try:
                 obj = comp.entry_point.load()
                 problem = contract_problem(kind, obj)

@@ -136,7 +136,7 @@ def test_pickle_payload_is_never_unpickled(tiny_model, tmp_path):
 def test_checkpoint_naming_a_missing_plugin_says_what_to_install(tiny_model, tmp_path):
     copy = _broken_copy(tiny_model, tmp_path)
     meta = json.loads((copy / "nmt.json").read_text())
-    meta["components"]["cell"] = {"name": "sru", "distribution": "nmt-sru", "version": "1.0"}
+    meta["components"]["cell"] = {"name": "indrnn", "distribution": "nmt-indrnn", "version": "1.0"}
     (copy / "nmt.json").write_text(json.dumps(meta))
-    with pytest.raises(NmtError, match="pip install 'nmt-sru'"):
+    with pytest.raises(NmtError, match="pip install 'nmt-indrnn'"):
         Translator.load(copy)
