@@ -1,0 +1,158 @@
+"""Speed benchmark: GEMM peak, training tokens/s, decoding sentences/s (fp32 and int8), memory.
+
+    python benchmarks/speed.py [--threads 1 2] [--train-steps 20] [--decode-sentences 256]
+
+Training is measured on the reference model (configs/bible-en-fr-reference.yaml) from random
+initial weights on real Bible batches; decoding on the Bible en-fr test set with a trained model
+(``--model``, default: the bundled one). The model's FLOPs per target token are computed from
+its shapes and set against the machine's measured matrix-multiply peak, which says how much of
+the hardware's arithmetic the code turns into translations. Results go to
+benchmarks/results/speed-<host>.json and are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+from nmt import Translator, config
+from nmt.data.batching import bucket, collate
+from nmt.data.corpus import load_splits
+from nmt.model import build_model
+from nmt.training.trainer import encode_pairs, train_tokenizers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gemm_peak(dtype: torch.dtype, seconds: float = 2.0) -> float:
+    """GFLOP/s of a large square-ish matrix product: the machine's practical ceiling."""
+    a = torch.randn(2048, 512, dtype=dtype)
+    b = torch.randn(512, 2048, dtype=dtype)
+    a @ b
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        n += 1
+    return 2 * 2048 * 512 * 2048 * n / (time.perf_counter() - start) / 1e9
+
+
+def flops_per_target_token(m: config.ModelConfig, vocab: int, src_per_tgt: float) -> float:
+    """Training FLOPs (forward + backward = 3 x forward) per target token, from the shapes."""
+    gates = {"lstm": 4, "gru": 3}.get(m.cell, 1)
+    e, h, d = m.embedding_size, m.encoder_hidden_size, m.decoder_hidden_size
+    dirs = 2 if m.bidirectional else 1
+    enc = 0.0
+    for layer in range(m.encoder_layers):
+        inp = e if layer == 0 else h * dirs
+        enc += dirs * gates * h * (inp + h)
+    enc_out = h * dirs
+    dec_in = e + (d if m.input_feeding else 0)
+    dec = sum(gates * d * ((dec_in if i == 0 else d) + d) for i in range(m.decoder_layers))
+    attention = enc_out * d * src_per_tgt if m.attention != "dot" else 0  # keys projected once
+    combine = (d + enc_out) * d
+    output = d * vocab
+    forward_macs = enc * src_per_tgt + dec + attention + combine + output
+    return 3 * 2 * forward_macs
+
+
+def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int) -> dict:
+    torch.manual_seed(0)
+    model, _ = build_model(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.training.learning_rate)
+    lengths = [(len(s), len(t)) for s, t in examples]
+    groups = bucket(lengths, cfg.training.batch_tokens, seed=0, epoch=0)
+    tokens, elapsed = 0, 0.0
+    for i, group in enumerate(groups[: steps + 2]):
+        batch = collate([examples[j] for j in group], 0, 2, 3)
+        start = time.perf_counter()
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
+                                                 batch.tgt_out.reshape(-1), ignore_index=0,
+                                                 reduction="sum")
+        opt.zero_grad()
+        (loss / batch.n_tokens).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        if i >= 2:  # the first steps warm up allocators and kernels
+            elapsed += time.perf_counter() - start
+            tokens += batch.n_tokens
+    return {"steps": steps, "target_tokens": tokens, "seconds": elapsed,
+            "target_tokens_per_s": tokens / elapsed}
+
+
+def measure_decoding(translator: Translator, sentences: list[str], beam: int) -> dict:
+    translator.translate(sentences[:8], beam=beam, batch_size=64)  # warm-up
+    start = time.perf_counter()
+    out = translator.translate(sentences, beam=beam, batch_size=64)
+    seconds = time.perf_counter() - start
+    return {"sentences": len(sentences), "seconds": seconds, "sentences_per_s": len(sentences) / seconds,
+            "output_words": sum(len(o.split()) for o in out)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, torch.get_num_threads()])
+    ap.add_argument("--train-steps", type=int, default=20)
+    ap.add_argument("--decode-sentences", type=int, default=256)
+    ap.add_argument("--model", default=None, help="trained model for decoding (default: bundled)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / f"speed-{platform.node()}.json"))
+    args = ap.parse_args()
+
+    cfg = config.load(ROOT / "configs" / "bible-en-fr-reference.yaml")
+    splits = load_splits(cfg.data)
+    src_tok, tgt_tok = train_tokenizers(cfg, splits.train.src[:8000], splits.train.tgt[:8000])
+    examples = encode_pairs(src_tok, tgt_tok, splits.train.src[:4000], splits.train.tgt[:4000],
+                            cfg.data.max_length).examples
+    src_per_tgt = sum(len(s) for s, _ in examples) / sum(len(t) + 1 for _, t in examples)
+    flops = flops_per_target_token(cfg.model, tgt_tok.vocab_size, src_per_tgt)
+    test = splits.test.src[: args.decode_sentences]
+
+    results = {"machine": {"cpu": platform.processor() or platform.machine(), "host": platform.node(),
+                           "cores": torch.get_num_threads(), "torch": torch.__version__,
+                           "cpu_capability": torch.backends.cpu.get_cpu_capability()},
+               "reference_model": {"training_flops_per_target_token": flops,
+                                   "source_tokens_per_target_token": src_per_tgt},
+               "runs": []}
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        run = {"threads": threads,
+               "gemm_gflops_fp32": gemm_peak(torch.float32),
+               "gemm_gflops_bf16": gemm_peak(torch.bfloat16)}
+        run["training"] = measure_training(cfg, examples, src_tok, tgt_tok, args.train_steps)
+        achieved = run["training"]["target_tokens_per_s"] * flops / 1e9
+        run["training"]["achieved_gflops"] = achieved
+        run["training"]["fraction_of_fp32_peak"] = achieved / run["gemm_gflops_fp32"]
+        run["training"]["fp32_limit_tokens_per_s"] = run["gemm_gflops_fp32"] * 1e9 / flops
+        for quantize in ("none", "int8"):
+            translator = Translator.load(args.model, quantize=quantize)
+            for beam in (1, 5):
+                run[f"decode_{quantize}_beam{beam}"] = measure_decoding(translator, test, beam)
+        results["runs"].append(run)
+    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results))
+
+
+def table(results: dict) -> str:
+    rows = ["| threads | GEMM fp32 / bf16 GFLOP/s | train tgt tok/s (% of fp32 peak) | "
+            "decode sent/s greedy fp32 / int8 | beam 5 fp32 / int8 |", "|---|---|---|---|---|"]
+    for r in results["runs"]:
+        t = r["training"]
+        rows.append(
+            f"| {r['threads']} | {r['gemm_gflops_fp32']:.0f} / {r['gemm_gflops_bf16']:.0f} | "
+            f"{t['target_tokens_per_s']:.0f} ({100 * t['fraction_of_fp32_peak']:.0f} %) | "
+            f"{r['decode_none_beam1']['sentences_per_s']:.1f} / {r['decode_int8_beam1']['sentences_per_s']:.1f} | "
+            f"{r['decode_none_beam5']['sentences_per_s']:.1f} / {r['decode_int8_beam5']['sentences_per_s']:.1f} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    main()
