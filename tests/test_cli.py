@@ -140,3 +140,15 @@ def test_checkpoint_naming_a_missing_plugin_says_what_to_install(tiny_model, tmp
     (copy / "nmt.json").write_text(json.dumps(meta))
     with pytest.raises(NmtError, match="pip install 'nmt-indrnn'"):
         Translator.load(copy)
+
+
+def test_bundled_model_translates_out_of_the_box():
+    """README's first command relies on this: no --model means the model shipped in the package."""
+    out = nmt("translate", "--beam", "3", stdin="In the beginning God created the heaven and the earth.\n")
+    line = out.stdout.strip()
+    assert line and line.isprintable()
+    translator = Translator.load()
+    assert (translator.src_lang, translator.tgt_lang) == ("en", "fr")
+    assert translator.translate(["In the beginning God created the heaven and the earth."], beam=3) == [line]
+    size = sum(p.stat().st_size for p in translator.model_dir.iterdir())
+    assert size < 25 * 2**20
