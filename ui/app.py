@@ -1,36 +1,32 @@
-"""The Gradio web app: one translator behind a text box, a beam slider and an attention view.
+"""The Gradio web app: layout, event wiring and a local-only launch.
 
-Gradio is imported inside the functions so that importing `nmt.ui` (for example to
-list CLI subcommands) stays cheap.
+What happens on the server for each event lives in `handlers`; the numbers the widgets
+show come from `limits`, the same ones the server enforces. Gradio is imported inside
+functions so that importing `nmt.ui` (for example to list CLI subcommands) stays cheap.
+
+API endpoints (named for gradio_client):
+    /translate       text, beam, length_penalty, nbest, model
+                     -> translation, n-best table, attention heatmap (HTML), picked rank
+    /show_attention  rank -> heatmap of that hypothesis from the session's last /translate
+    /translate_file  file, beam, length_penalty, model -> translated file, summary
+    /select_model    model -> model card and the page updated for that model
 """
 
 from __future__ import annotations
 
-import html
 import os
-from collections.abc import Callable
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nmt.errors import NmtError
-from nmt.ui.heatmap import attention_heatmap
+from nmt.ui import limits
+from nmt.ui.models import ModelCatalog
+from nmt.ui.textfile import make_output_dir
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from nmt.translator import Translator
-
-# Long inputs tie up a worker for seconds and the model was trained on single
-# sentences anyway; the limit is checked on the server because the client's own
-# limit is trivially bypassed through the API.
-MAX_CHARS = 2000
-MIN_BEAM = 1
-MAX_BEAM = 10
-DEFAULT_BEAM = 5
-# The translator is thread-safe, but the machine's cores are the real limit: a couple
-# of concurrent decodes keep them busy, more only make every request slower.
-CONCURRENCY_LIMIT = 2
-# Beyond this many waiting requests new ones are refused instead of waiting for minutes.
-QUEUE_SIZE = 32
 
 EXAMPLES = [
     "In the beginning God created the heaven and the earth.",
@@ -40,140 +36,221 @@ EXAMPLES = [
     "And the word was made flesh, and dwelt among us.",
 ]
 
+# Session state (the n-best heatmaps) is small but per user; bound how much is kept.
+STATE_TTL_S = 3600
+STATE_SESSIONS = 1000
 
-def make_translate_fn(translator: Translator) -> Callable[[str | None, float], tuple[str, str]]:
-    """Bind `translator` into the function the UI and the `/translate` API endpoint call.
+# Runs in the browser on every keystroke: counting characters needs no server round trip.
+_COUNTER_JS = f"""(text) => {{
+    const n = (text || "").length;
+    const left = {limits.MAX_CHARS} - n;
+    const note = left <= 0 ? " \u2014 limit reached"
+        : (left < 100 ? " \u2014 " + left + " left" : "");
+    return n.toLocaleString("en") + " / {limits.MAX_CHARS:,} characters" + note;
+}}"""
 
-    Kept separate from the layout so the request handling can be reasoned about (and
-    reused) without building any components.
-    """
-    import gradio as gr
-
-    def translate(text: str | None, beam: float = DEFAULT_BEAM) -> tuple[str, str]:
-        """Translate one sentence; return the translation and its attention heatmap as HTML."""
-        text = text or ""
-        if len(text) > MAX_CHARS:
-            raise gr.Error(
-                f"The text is {len(text):,} characters long; the limit is {MAX_CHARS:,}. "
-                "Please shorten it or split it into several requests.",
-                title="Text too long",
-                print_exception=False,
-            )
-        if not text.strip():
-            return "", ""
-        try:
-            beam_size = int(beam)
-        except (TypeError, ValueError):
-            beam_size = -1
-        if not MIN_BEAM <= beam_size <= MAX_BEAM:
-            raise gr.Error(
-                f"Beam size must be a whole number from {MIN_BEAM} to {MAX_BEAM}.",
-                title="Invalid beam size",
-                print_exception=False,
-            )
-        try:
-            hypotheses = translator.translate_detailed(text, beam=beam_size, nbest=1)
-        except NmtError as exc:
-            # A user-facing problem the translator could name: show it, no traceback.
-            raise gr.Error(str(exc), print_exception=False) from exc
-        if not hypotheses:  # nothing the tokenizer could encode
-            return "", ""
-        best = hypotheses[0]
-        heatmap = attention_heatmap(
-            best.src_pieces,
-            best.tgt_pieces,
-            best.attention,
-            caption="Attention (rows: target pieces, columns: source pieces)",
-        )
-        return best.text, heatmap
-
-    return translate
+_CSS = """
+#char-counter { text-align: right; font-size: 0.85em; opacity: 0.75; margin-top: -0.5em; }
+#heatmap { min-height: 2em; }
+#heatmap table, #heatmap th, #heatmap td { border: none; }
+"""
 
 
-def _header(translator: Translator) -> str:
-    """Markdown header; user-controlled model metadata is escaped since Markdown renders HTML."""
-    name = html.escape(translator.name)
-    pair = f"{html.escape(translator.src_lang)} \u2192 {html.escape(translator.tgt_lang)}"
-    return (
-        f"# nmt: {name}\n"
-        f"**{pair}** \u00b7 {translator.n_params:,} parameters \u00b7 "
-        f"recurrent encoder-decoder with attention"
-    )
+def _counter_text(n: int = 0) -> str:
+    return f"{n:,} / {limits.MAX_CHARS:,} characters"
 
 
-def build_app(translator: Translator) -> gr.Blocks:
-    """Lay out the app around one shared translator (thread-safe, so no per-session copies).
+def _as_catalog(models: ModelCatalog | Translator | Sequence[Translator]) -> ModelCatalog:
+    """Accept one translator or several for convenience when embedding the app."""
+    if isinstance(models, ModelCatalog):
+        return models
+    if isinstance(models, Sequence):
+        return ModelCatalog(models)
+    return ModelCatalog([models])
 
+
+def _configure_environment() -> None:
+    """No telemetry or version checks, whatever the caller's environment says."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    # Gradio's queue keeps local timing statistics (for its monitoring page, which is off)
+    # and rebuilds them with pandas after every event; on a busy CPU box that is wasted
+    # work per request, so rebuild rarely and keep fewer records.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+
+
+def build_app(
+    models: ModelCatalog | Translator | Sequence[Translator], out_dir: Path | None = None
+) -> gr.Blocks:
+    """Lay out the app around shared, thread-safe translators (no per-session copies).
+
+    Translated files are written to `out_dir` (a fresh temporary directory by default).
     The queue is bounded so that a burst of requests is refused quickly rather than
-    piling up behind CPU-bound decodes.
+    piling up behind CPU-bound decodes, and whole-file jobs get their own small pool.
     """
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    _configure_environment()
     import gradio as gr
 
-    translate = make_translate_fn(translator)
-    title = f"nmt \u00b7 {translator.src_lang}\u2192{translator.tgt_lang}"
+    from nmt.ui.handlers import NBEST_HEADERS, Handlers
 
-    with gr.Blocks(title=title, analytics_enabled=False) as demo:
-        gr.Markdown(_header(translator))
-        with gr.Row():
-            with gr.Column():
-                source = gr.Textbox(
-                    label=f"Source ({translator.src_lang})",
-                    placeholder="Type a sentence and press Enter…",
-                    # One line: Gradio submits on Enter only for single-line boxes
-                    # (multi-line ones need Shift+Enter). It still grows as text wraps.
-                    lines=1,
-                    max_lines=8,
-                    max_length=MAX_CHARS,
-                    autofocus=True,
-                )
+    catalog = _as_catalog(models)
+    handlers = Handlers(catalog, out_dir or make_output_dir())
+    first = catalog.entries[0]
+    beam_default, penalty_default = first.search_defaults
+    src, tgt = first.translator.src_lang, first.translator.tgt_lang
+
+    with gr.Blocks(
+        title="nmt \u00b7 neural machine translation",
+        analytics_enabled=False,
+        delete_cache=(STATE_TTL_S, STATE_TTL_S),
+    ) as demo:
+        gr.Markdown("# nmt \u00b7 neural machine translation")
+        with gr.Row(equal_height=True):
+            model = gr.Dropdown(
+                choices=catalog.choices(),
+                value=catalog.default_key,
+                label="Model",
+                info="Language pair and best score of each model this server offers.",
+                interactive=True,
+                scale=2,
+                elem_id="model",
+            )
+            card = gr.Markdown(first.describe(), label="Model card", elem_id="model-card")
+        with gr.Accordion("Search settings", open=True):
+            with gr.Row():
                 beam = gr.Slider(
-                    minimum=MIN_BEAM,
-                    maximum=MAX_BEAM,
-                    value=DEFAULT_BEAM,
-                    step=1,
-                    precision=0,
-                    label="Beam size",
-                    info="1 is greedy decoding; wider beams are slower, usually a little better.",
+                    minimum=limits.MIN_BEAM, maximum=limits.MAX_BEAM, value=beam_default,
+                    step=1, precision=0, label="Beam size",
+                    info="1 is greedy; wider beams are slower, usually a little better.",
+                    elem_id="beam",
                 )
-                button = gr.Button("Translate", variant="primary")
-            with gr.Column():
-                output = gr.Textbox(
-                    label=f"Translation ({translator.tgt_lang})",
-                    lines=3,
-                    interactive=False,
-                    buttons=["copy"],
+                length_penalty = gr.Slider(
+                    minimum=limits.MIN_LENGTH_PENALTY, maximum=limits.MAX_LENGTH_PENALTY,
+                    value=penalty_default, step=0.1, label="Length penalty",
+                    info="Higher favours longer translations; 0 ranks by raw probability.",
+                    elem_id="length-penalty",
                 )
-        heatmap = gr.HTML(label="Attention", js_on_load=None)
-        gr.Examples(examples=EXAMPLES, inputs=source, cache_examples=False)
+                nbest = gr.Slider(
+                    minimum=1, maximum=limits.MAX_NBEST, value=limits.DEFAULT_NBEST, step=1,
+                    precision=0, label="Translations to list",
+                    info="The n best hypotheses of the beam (at most the beam size).",
+                    elem_id="nbest-count",
+                )
 
+        with gr.Tabs():
+            with gr.Tab("Text", id="text-tab"):
+                with gr.Row():
+                    with gr.Column():
+                        source = gr.Textbox(
+                            label=f"Source ({src})",
+                            placeholder="Type a sentence and press Enter\u2026",
+                            # One line: Gradio submits on Enter only for single-line boxes.
+                            # It still grows as the text wraps.
+                            lines=1, max_lines=8, max_length=limits.MAX_CHARS,
+                            autofocus=True, elem_id="source",
+                        )
+                        counter = gr.HTML(_counter_text(), js_on_load=None, elem_id="char-counter")
+                        with gr.Row():
+                            translate_btn = gr.Button("Translate", variant="primary",
+                                                      elem_id="translate-btn")
+                            clear_btn = gr.ClearButton(value="Clear", elem_id="clear-btn")
+                    with gr.Column():
+                        output = gr.Textbox(
+                            label=f"Translation ({tgt})", lines=3, interactive=False,
+                            buttons=["copy"], elem_id="translation",
+                        )
+                gr.Examples(
+                    examples=EXAMPLES, inputs=source, label="Examples (click to use)",
+                    api_visibility="private", cache_examples=False,
+                )
+                nbest_table = gr.Dataframe(
+                    headers=NBEST_HEADERS, datatype=["number", "str", "number"],
+                    value=[], interactive=False, wrap=True, label="Best translations",
+                    column_widths=["10%", "70%", "20%"], elem_id="nbest",
+                )
+                picker = gr.Radio(
+                    choices=[], value=None, label="Show attention for hypothesis",
+                    elem_id="hypothesis",
+                )
+                heatmap = gr.HTML("", label="Attention", js_on_load=None, elem_id="heatmap")
+                heatmaps = gr.State([], time_to_live=STATE_TTL_S)
+
+            with gr.Tab("File", id="file-tab"):
+                gr.Markdown(
+                    "Translate a whole text file, one sentence per line. "
+                    f"UTF-8 text, at most **{limits.human_bytes(limits.MAX_UPLOAD_BYTES)}**, "
+                    f"**{limits.MAX_FILE_LINES:,} lines** and {limits.MAX_CHARS:,} characters "
+                    "a line.",
+                    elem_id="file-limits",
+                )
+                with gr.Row():
+                    upload = gr.File(label="Text file to translate", file_count="single",
+                                     type="filepath", elem_id="file-in")
+                    download = gr.File(label="Translated file", interactive=False,
+                                       elem_id="file-out")
+                file_btn = gr.Button("Translate file", variant="primary", elem_id="file-btn")
+                file_status = gr.Markdown("", label="Summary", elem_id="file-status")
+
+        source.change(
+            None, inputs=source, outputs=counter, js=_COUNTER_JS,
+            queue=False, api_visibility="private",
+        )
+        clear_btn.add([source, output, nbest_table, heatmap])  # in the browser, no request
         gr.on(
-            triggers=[button.click, source.submit],
-            fn=translate,
-            inputs=[source, beam],
-            outputs=[output, heatmap],
+            triggers=[translate_btn.click, source.submit],
+            fn=handlers.translate,
+            inputs=[source, beam, length_penalty, nbest, model],
+            outputs=[output, nbest_table, heatmap, picker, heatmaps],
             api_name="translate",
             api_description=(
-                "Translate one sentence; returns the translation and an HTML attention heatmap."
+                "Translate one text; returns the best translation, the n-best list "
+                "(rank, translation, score) and the best hypothesis' attention heatmap (HTML)."
             ),
+            concurrency_id="sentences",
+            concurrency_limit=limits.CONCURRENCY_LIMIT,
+        )
+        picker.input(
+            handlers.show_attention, inputs=[picker, heatmaps], outputs=heatmap,
+            api_name="show_attention", queue=False,
+            api_description="The attention heatmap of hypothesis `rank` of the last translation.",
+        )
+        file_btn.click(
+            handlers.translate_file,
+            inputs=[upload, beam, length_penalty, model],
+            outputs=[download, file_status],
+            api_name="translate_file",
+            api_description="Translate a UTF-8 text file line by line; returns the new file.",
+            concurrency_id="files",
+            concurrency_limit=limits.FILE_CONCURRENCY_LIMIT,
+        )
+        model.change(
+            handlers.select_model,
+            inputs=model,
+            outputs=[card, source, output, beam, length_penalty, nbest_table, heatmap, picker,
+                     heatmaps],
+            api_name="select_model",
+            api_description="Describe a model and reset the page for it.",
+            queue=False,
         )
 
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=limits.CONCURRENCY_LIMIT, max_size=limits.QUEUE_SIZE)
     return demo
 
 
 def launch(
-    translator: Translator,
+    models: ModelCatalog | Translator | Sequence[Translator],
     host: str = "127.0.0.1",
     port: int = 7860,
     block: bool = True,
 ) -> gr.Blocks:
-    """Serve the app locally; never opens a share tunnel, never renders on a Node server.
+    """Serve the app; never opens a share tunnel, never renders on a Node server.
 
     With `block=False` the server runs in a background thread and the caller owns it
     (stop it with `demo.close()`); this is what tests and embedding code need.
     """
-    demo = build_app(translator)
+    out_dir = make_output_dir()
+    demo = build_app(models, out_dir)
     demo.launch(
         server_name=host,
         server_port=port,
@@ -181,10 +258,15 @@ def launch(
         ssr_mode=False,
         prevent_thread_lock=not block,
         inbrowser=False,
-        quiet=not block,
+        quiet=True,  # callers say where to connect; Gradio's banner suggests share links
         footer_links=["api", "settings"],
         run_history=False,
         enable_monitoring=False,
         mcp_server=False,
+        pwa=False,
+        max_file_size=limits.MAX_UPLOAD_BYTES,
+        allowed_paths=[str(out_dir)],
+        state_session_capacity=STATE_SESSIONS,
+        css=_CSS,
     )
     return demo

@@ -1,7 +1,9 @@
 """`nmt ui`: serve the translation web app on this machine.
 
-Binds to localhost by default and never creates a public share link: exposing the
-app to a network is a deliberate choice made with `--host`.
+With no arguments it serves the model bundled with nmt; --model (repeatable) and
+--models-dir add others, all offered in one dropdown, the first one named being the
+default. It binds to localhost and never creates a public share link: exposing the app
+to a network is a deliberate choice made with `--host`.
 """
 
 from __future__ import annotations
@@ -29,9 +31,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also offer this trained model directory (repeatable)",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
         default=None,
         metavar="DIR",
-        help="trained model directory (default: the small en->fr model bundled with nmt)",
+        help="also offer every model directory (one with nmt.json) inside DIR",
+    )
+    parser.add_argument(
+        "--no-bundled",
+        dest="bundled",
+        action="store_false",
+        help="do not offer the small en->fr model bundled with nmt (offered last by default)",
     )
     parser.add_argument(
         "--host",
@@ -44,25 +60,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, then serve until interrupted (Ctrl+C)."""
+    """Load every model, then serve until interrupted (Ctrl+C)."""
     # Before gradio is first imported: it reads this at import and Blocks creation.
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from nmt.translator import Translator
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from nmt.ui.app import launch
+    from nmt.ui.models import load_catalog
 
+    if not args.bundled and not args.model and args.models_dir is None:
+        raise NmtError(
+            "--no-bundled leaves no model to serve; add --model DIR or --models-dir DIR."
+        )
     # An invalid model directory raises NmtError here; the CLI wrapper reports it.
-    translator = Translator.load(args.model)
-    print(
-        f"Loaded {translator.name} ({translator.src_lang}->{translator.tgt_lang}, "
-        f"{translator.n_params:,} parameters). Press Ctrl+C to stop.",
-        flush=True,
-    )
+    catalog = load_catalog(args.model, args.models_dir, bundled=args.bundled)
     try:
-        launch(translator, host=args.host, port=args.port, block=True)
+        demo = launch(catalog, host=args.host, port=args.port, block=False)
     except OSError as exc:
         # Typically the port is taken or the address is not one of this machine's.
+        why = "the port is in use" if "empty port" in str(exc) else str(exc)
         raise NmtError(
-            f"cannot serve on {args.host}:{args.port} ({exc}). "
+            f"cannot serve on {args.host}:{args.port} ({why}). "
             "Choose another port with --port, or check --host."
         ) from exc
+    for entry in catalog.entries:
+        print(f"Serving {entry.label} ({entry.translator.n_params:,} parameters)", flush=True)
+    print(f"Open http://{args.host}:{args.port}/ in a browser. Press Ctrl+C to stop.", flush=True)
+    demo.block_thread()  # returns once Ctrl+C has closed the server
     return 0
