@@ -116,21 +116,25 @@ class WordPieceTokenizer(HFTokenizer):
         return tok, trainer
 
 
+def _word_level(pre_tokenizer, vocab_size: int, min_frequency: int):
+    """A whole-token vocabulary over ``▁``-marked spaces: what the char and word tokenizers share."""
+    tok = Tokenizer(models.WordLevel(unk_token=UNK))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([_metaspace(), pre_tokenizer])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
+        show_progress=False,
+    )
+    return tok, trainer
+
+
 class CharTokenizer(HFTokenizer):
     """One token per character (spaces kept as ``▁``): no segmentation decisions at all."""
 
     @classmethod
     def _untrained(cls, vocab_size, min_frequency):
-        tok = Tokenizer(models.WordLevel(unk_token=UNK))
-        tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [_metaspace(), pre_tokenizers.Split(Regex("."), behavior="isolated")]
-        )
-        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
-        trainer = trainers.WordLevelTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
-            show_progress=False,
-        )
-        return tok, trainer
+        return _word_level(pre_tokenizers.Split(Regex("."), behavior="isolated"), vocab_size,
+                           min_frequency)
 
 
 class WordTokenizer(HFTokenizer):
@@ -138,11 +142,4 @@ class WordTokenizer(HFTokenizer):
 
     @classmethod
     def _untrained(cls, vocab_size, min_frequency):
-        tok = Tokenizer(models.WordLevel(unk_token=UNK))
-        tok.pre_tokenizer = pre_tokenizers.Sequence([_metaspace(), pre_tokenizers.Punctuation()])
-        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
-        trainer = trainers.WordLevelTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIALS,
-            show_progress=False,
-        )
-        return tok, trainer
+        return _word_level(pre_tokenizers.Punctuation(), vocab_size, min_frequency)
