@@ -106,6 +106,7 @@ class DecodingConfig:
     max_length_ratio: float = 2.0
     max_length_offset: int = 10
     min_length: int = 1
+    max_source_length: int = 400  # longer inputs are truncated, with a warning
     no_repeat_ngram: int = 0  # n > 0: no n-gram twice in one translation
     batch_size: int = 64
     quantize: str = "none"  # none | int8 (dynamic quantization of linear layers)
@@ -169,6 +170,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "decoding.max_length_ratio": (0.1, 100.0),
     "decoding.batch_size": (1, 100_000),
     "decoding.min_length": (0, 10_000),
+    "decoding.max_source_length": (1, 100_000),
     "decoding.no_repeat_ngram": (0, 100),
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from nmt.errors import NmtError
@@ -41,7 +42,7 @@ def read_input(path: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from nmt.checkpoint import write_text
-    from nmt.translator import Translator
+    from nmt.translator import TruncatedInputWarning, Translator
 
     if args.beam is not None and args.beam < 1:
         raise NmtError("--beam must be at least 1.")
@@ -49,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
         raise NmtError(f"output file {args.output!r} exists; pass --force to overwrite it.")
     lines = read_input(args.input)
     translator = Translator.load(args.model, quantize=args.quantize)
-    out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
-                               batch_size=args.batch_size, progress=args.output != "-" or len(lines) > 200)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncatedInputWarning)
+        out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
+                                   batch_size=args.batch_size,
+                                   progress=args.output != "-" or len(lines) > 200)
+    if caught:
+        print(f"nmt translate: note: {len(caught)} line(s) were truncated: {caught[0].message}",
+              file=sys.stderr)
     text = "".join(line + "\n" for line in out)
     if args.output == "-":
         sys.stdout.write(text)

@@ -8,6 +8,7 @@ A Translator keeps no per-request state, so one instance can serve many threads 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from nmt.model import Seq2Seq, count_parameters
 from nmt.search import beam_search
 
 BUNDLED_MODEL = Path(__file__).parent / "models" / "bible-en-fr-small"
+
+
+class TruncatedInputWarning(UserWarning):
+    """An input longer than the model's source cap was cut; the CLI prints it once per line."""
 
 
 @dataclass
@@ -78,6 +83,17 @@ class Translator:
         return cls(model, loaded.src_tokenizer, loaded.tgt_tokenizer, loaded.config,
                    Path(model_dir), loaded.meta)
 
+    def _truncate(self, ids: list[int]) -> list[int]:
+        """Cap a source at ``decoding.max_source_length`` pieces, with a warning that says so:
+        the model never saw longer sentences, and search time grows with the length."""
+        cap = self.config.decoding.max_source_length
+        if len(ids) > cap:
+            warnings.warn(f"an input of {len(ids)} pieces was truncated to {cap} "
+                          "(decoding.max_source_length); split long texts into sentences.",
+                          TruncatedInputWarning, stacklevel=3)
+            return ids[:cap]
+        return ids
+
     def _max_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         d = self.config.decoding
         return (lengths.float() * d.max_length_ratio + d.max_length_offset).long()
@@ -113,7 +129,7 @@ class Translator:
         batch_size = batch_size or d.batch_size
         if isinstance(texts, str):
             raise NmtError("translate() takes a list of strings; wrap a single sentence in [ ].")
-        ids = self.src_tokenizer.encode_batch([t.strip() for t in texts])
+        ids = [self._truncate(x) for x in self.src_tokenizer.encode_batch([t.strip() for t in texts])]
         outputs = [""] * len(texts)
         todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))
         batches = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
@@ -140,7 +156,7 @@ class Translator:
         d = self.config.decoding
         beam = max(beam or d.beam, nbest)
         length_penalty = d.length_penalty if length_penalty is None else length_penalty
-        ids = self.src_tokenizer.encode(text.strip())
+        ids = self._truncate(self.src_tokenizer.encode(text.strip()))
         if not ids:
             return []
         src_pieces = self.src_tokenizer.pieces(ids)

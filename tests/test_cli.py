@@ -152,3 +152,10 @@ def test_bundled_model_translates_out_of_the_box():
     assert translator.translate(["In the beginning God created the heaven and the earth."], beam=3) == [line]
     size = sum(p.stat().st_size for p in translator.model_dir.iterdir())
     assert size < 25 * 2**20
+
+
+def test_huge_input_is_truncated_with_a_note(tiny_model):
+    text = "And Jesus said unto them. " * 4000  # 100,000 characters on one line
+    proc = nmt("translate", "-m", str(tiny_model), "-k", "1", stdin=text + "\nJesus wept.\n")
+    assert len(proc.stdout.splitlines()) == 2
+    assert "truncated" in proc.stderr and "Traceback" not in proc.stderr
