@@ -128,8 +128,7 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
 def _check_components(meta: dict[str, Any]) -> None:
     """Say which package to install when a checkpoint names a component we do not have."""
     for role, info in meta.get("components", {}).items():
-        kind = {"cell": "cells", "encoder": "encoders", "decoder": "decoders",
-                "attention": "attention", "tokenizer": "tokenizers"}.get(role)
+        kind = registry.ROLES.get(role)
         if kind and info.get("name") not in registry.components(kind):
             raise NmtError(
                 f"this model needs the {role} {info.get('name')!r} from the package "

@@ -32,12 +32,8 @@ class Seq2Seq(nn.Module):
 
 def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> tuple[Seq2Seq, dict]:
     """Build the model from registered components; also return which distribution supplied each."""
-    parts = {
-        "cell": registry.get("cells", cfg.cell),
-        "encoder": registry.get("encoders", cfg.encoder),
-        "decoder": registry.get("decoders", cfg.decoder),
-        "attention": registry.get("attention", cfg.attention),
-    }
+    parts = {role: registry.get(registry.ROLES[role], getattr(cfg, role))
+             for role in ("cell", "encoder", "decoder", "attention")}
     cell = parts["cell"].load()
     encoder = parts["encoder"].load()(
         vocab_size=src_vocab_size,

@@ -26,6 +26,11 @@ GROUPS = {
 }
 
 
+# The role a component plays in a model (as recorded in checkpoints) -> its group.
+ROLES = {"cell": "cells", "encoder": "encoders", "decoder": "decoders",
+         "attention": "attention", "tokenizer": "tokenizers"}
+
+
 @dataclass(frozen=True)
 class Component:
     """One registered component: where it comes from and how to load it."""

@@ -16,6 +16,7 @@ import torch
 
 from nmt import checkpoint
 from nmt.config import Config
+from nmt.data.batching import pad_sequences
 from nmt.errors import NmtError
 from nmt.model import Seq2Seq, count_parameters
 from nmt.search import beam_search
@@ -100,10 +101,7 @@ class Translator:
 
     def _batch(self, ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = torch.tensor([len(x) for x in ids])
-        src = torch.full((len(ids), int(lengths.max())), self.src_tokenizer.pad_id, dtype=torch.long)
-        for i, x in enumerate(ids):
-            src[i, : len(x)] = torch.tensor(x, dtype=torch.long)
-        return src.to(self.device), lengths
+        return pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device), lengths
 
     def _search(self, ids: list[list[int]], beam: int, length_penalty: float, **kw):
         src, lengths = self._batch(ids)

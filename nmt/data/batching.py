@@ -58,17 +58,18 @@ def bucket(
     return batches
 
 
+def pad_sequences(seqs: Sequence[list[int]], pad: int) -> Tensor:
+    """Right-padded (len(seqs), longest) id tensor: the one padding rule training and search share."""
+    out = torch.full((len(seqs), max(len(x) for x in seqs)), pad, dtype=torch.long)
+    for i, x in enumerate(seqs):
+        out[i, : len(x)] = torch.tensor(x, dtype=torch.long)
+    return out
+
+
 def collate(pairs: Sequence[tuple[list[int], list[int]]], pad: int, bos: int, eos: int) -> Batch:
-    n = len(pairs)
-    src_len = max(len(s) for s, _ in pairs)
-    tgt_len = max(len(t) for _, t in pairs) + 1
-    src = torch.full((n, src_len), pad, dtype=torch.long)
-    tgt_in = torch.full((n, tgt_len), pad, dtype=torch.long)
-    tgt_out = torch.full((n, tgt_len), pad, dtype=torch.long)
-    for i, (s, t) in enumerate(pairs):
-        src[i, : len(s)] = torch.tensor(s)
-        tgt_in[i, : len(t) + 1] = torch.tensor([bos] + t)
-        tgt_out[i, : len(t) + 1] = torch.tensor(t + [eos])
+    src = pad_sequences([s for s, _ in pairs], pad)
+    tgt_in = pad_sequences([[bos] + t for _, t in pairs], pad)
+    tgt_out = pad_sequences([t + [eos] for _, t in pairs], pad)
     lengths = torch.tensor([len(s) for s, _ in pairs])
     return Batch(src, lengths, tgt_in, tgt_out, int(sum(len(t) + 1 for _, t in pairs)))
 

@@ -28,13 +28,16 @@ def checkpoints(run: Path, best: int | None, last: int | None) -> list[Path]:
         found = sorted((run / "checkpoints").glob("step-*/model.safetensors"))[-last:]
         need = last
     else:
+        from nmt import config
+
         need = best or 2
-        found = sorted((run / "best").glob("step-*/model.safetensors"))
+        metric = config.load(run / "config.yaml").training.early_stopping_metric
         scored = []
-        for f in found:
-            meta = json.loads((f.parent / "nmt.json").read_text(encoding="utf-8"))
-            scored.append((meta.get("step", 0), f))
-        found = [f for _, f in sorted(scored)][-need:]
+        for f in (run / "best").glob("step-*/model.safetensors"):
+            scores = json.loads((f.parent / "nmt.json").read_text(encoding="utf-8")).get("scores", {})
+            value = -scores["dev_loss"] if metric == "loss" else scores[f"dev_{metric}"]
+            scored.append((value, f))
+        found = [f for _, f in sorted(scored, reverse=True)][:need]  # the N best by the run's metric
     if len(found) < need:
         where = "checkpoints/" if last else "best/"
         raise NmtError(f"{run} has {len(found)} checkpoint(s) in {where}, {need} requested; "

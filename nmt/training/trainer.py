@@ -112,10 +112,8 @@ class Trainer:
             torch.set_num_threads(t.threads)
         if t.precision == "fp16" and self.device.type != "cuda":
             raise NmtError("training.precision fp16 needs a CUDA device; use bf16 or fp32 on CPU.")
-        for kind, name in (("cells", cfg.model.cell), ("encoders", cfg.model.encoder),
-                           ("decoders", cfg.model.decoder), ("attention", cfg.model.attention),
-                           ("tokenizers", cfg.tokenizer.type)):
-            registry.load(kind, name)  # a missing or broken plugin fails before any data work
+        for role, kind in registry.ROLES.items():  # a missing or broken plugin fails before data work
+            registry.load(kind, cfg.tokenizer.type if role == "tokenizer" else getattr(cfg.model, role))
         splits = load_splits(cfg.data)
         cfg.data.src_lang, cfg.data.tgt_lang = splits.src_lang, splits.tgt_lang
         if self.resume:
@@ -141,8 +139,11 @@ class Trainer:
         if self.dev is not None:
             n = cfg.data.dev_max_examples
             self.dev_src, self.dev_tgt = self.dev.src[:n], self.dev.tgt[:n]
-            self.dev_examples = encode_pairs(self.src_tok, self.tgt_tok, self.dev_src, self.dev_tgt,
-                                             10**9).examples
+            examples = encode_pairs(self.src_tok, self.tgt_tok, self.dev_src, self.dev_tgt,
+                                    10**9).examples
+            tok = self.tgt_tok  # the dev batches never change: build them once, not per evaluation
+            self.dev_batches = [collate(examples[i : i + 64], tok.pad_id, tok.bos_id, tok.eos_id)
+                                for i in range(0, len(examples), 64)]
         self.model, provenance = build_model(cfg.model, self.src_tok.vocab_size, self.tgt_tok.vocab_size)
         self.model.to(self.device)
         provenance["tokenizer"] = registry.get("tokenizers", cfg.tokenizer.type).provenance
@@ -223,10 +224,8 @@ class Trainer:
         model = self.model.eval()
         total, tokens = 0.0, 0
         with torch.no_grad():
-            ex = self.dev_examples
-            for start in range(0, len(ex), 64):
-                batch = collate(ex[start : start + 64], self.tgt_tok.pad_id, self.tgt_tok.bos_id,
-                                self.tgt_tok.eos_id).to(self.device)
+            for batch in self.dev_batches:
+                batch = batch.to(self.device)
                 total += float(self.loss_sum(model, batch))
                 tokens += batch.n_tokens
         translator = Translator(model, self.src_tok, self.tgt_tok, self.cfg)
