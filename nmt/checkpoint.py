@@ -3,11 +3,18 @@
 Nothing here unpickles: weights are safetensors, everything else is YAML/JSON, so loading an
 untrusted model runs no code. Every file is written to a temporary name and renamed into place,
 so a kill during a save leaves the previous version intact.
+
+``nmt.json`` records the SHA-256 of ``model.safetensors`` (``weights_sha256``); loading checks it,
+so a weights file changed on disk after it was saved (a flipped bit, a half-finished copy, an
+edit) is refused instead of translating with silently wrong weights. It guards against accidents,
+not against someone who can also rewrite ``nmt.json``. Models saved before the key existed load
+without the check.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import tempfile
@@ -31,6 +38,8 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 CONFIG, WEIGHTS, META = "config.yaml", "model.safetensors", "nmt.json"
 SRC_TOKENIZER, TGT_TOKENIZER = "src_tokenizer.json", "tgt_tokenizer.json"
+# The weights' SHA-256, and (only while a save is between its two renames) the previous one.
+SHA256, SHA256_REPLACING = "weights_sha256", "weights_sha256_replacing"
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -58,19 +67,53 @@ def save_static(model_dir: Path, cfg: config_mod.Config, src_tok, tgt_tok) -> No
     atomic_write(model_dir / TGT_TOKENIZER, tgt_tok.save)
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def save_weights(
     model_dir: Path, model: Seq2Seq, meta: dict[str, Any], dtype: torch.dtype | None = None
 ) -> None:
-    """Weights and metadata; the weights file is replaced atomically, then its metadata.
+    """Weights and metadata, with the weights' SHA-256 recorded in the metadata.
+
+    The two files cannot be replaced in one step, so the metadata goes first, accepting the old
+    or the new weights' hash; then the weights; then the metadata again with the new hash only.
+    A kill at any moment leaves a pair that loads.
 
     ``save_model`` stores a tied or shared matrix once. ``dtype`` (e.g. fp16) shrinks the file;
-    loading casts back to the model's own dtype.
+    loading casts back to the model's own dtype. Any hash in ``meta`` (e.g. copied from the model
+    being exported) is replaced by this file's own.
     """
     if dtype is not None:
         model = copy.deepcopy(model).to(dtype)
-    atomic_write(model_dir / WEIGHTS, lambda p: save_model(model, str(p)))
+    model_dir.mkdir(parents=True, exist_ok=True)
+    meta = {k: v for k, v in meta.items() if k not in (SHA256, SHA256_REPLACING)}
     full = {"format_version": FORMAT_VERSION, "nmt_version": nmt.__version__, **meta}
-    write_text(model_dir / META, json.dumps(full, indent=2, ensure_ascii=False) + "\n")
+    old = file_sha256(model_dir / WEIGHTS) if (model_dir / WEIGHTS).is_file() else None
+    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=f".{WEIGHTS}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_model(model, tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual mode
+        new = file_sha256(Path(tmp))
+        pending = {**full, SHA256: new}
+        if old is not None and old != new:
+            pending[SHA256_REPLACING] = old
+        _write_meta(model_dir, pending)
+        os.replace(tmp, model_dir / WEIGHTS)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    if SHA256_REPLACING in pending:
+        _write_meta(model_dir, {**full, SHA256: new})
+
+
+def _write_meta(model_dir: Path, meta: dict[str, Any]) -> None:
+    write_text(model_dir / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
 @dataclass
@@ -103,6 +146,7 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
             f"{nmt.__version__} reads format {FORMAT_VERSION}. Use a matching nmt version."
         )
     _check_components(meta)
+    _check_sha256(model_dir, meta)
     cfg = config_mod.load(model_dir / CONFIG)
     tok_class = registry.load("tokenizers", cfg.tokenizer.type)
     try:
@@ -123,6 +167,21 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
         raise NmtError(f"{model_dir / WEIGHTS} does not match {model_dir / CONFIG}: {first}") from exc
     model.to(device).eval()
     return LoadedModel(model, cfg, src_tok, tgt_tok, meta)
+
+
+def _check_sha256(model_dir: Path, meta: dict[str, Any]) -> None:
+    """Refuse weights that differ from the ones saved (models without a hash are not checked)."""
+    recorded = meta.get(SHA256)
+    if recorded is None:
+        return
+    actual = file_sha256(model_dir / WEIGHTS)
+    if actual not in (recorded, meta.get(SHA256_REPLACING)):
+        raise NmtError(
+            f"{model_dir / WEIGHTS} was modified, truncated or partially written after it was "
+            f"saved: its SHA-256 is {actual[:12]}..., {META} records {str(recorded)[:12]}... "
+            "Restore the directory from a backup, re-export it from the run it came from "
+            "(nmt export RUN --out DIR), or retrain."
+        )
 
 
 def _check_components(meta: dict[str, Any]) -> None:

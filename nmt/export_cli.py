@@ -30,7 +30,9 @@ def export(model_dir: Path, out: Path, fp16: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in (checkpoint.CONFIG, checkpoint.SRC_TOKENIZER, checkpoint.TGT_TOKENIZER):
         shutil.copyfile(model_dir / name, out / name)
-    meta = {k: v for k, v in loaded.meta.items() if k not in ("format_version", "nmt_version")}
+    # The version and the weights' hash are the new files' own (save_weights records them).
+    stale = ("format_version", "nmt_version", checkpoint.SHA256, checkpoint.SHA256_REPLACING)
+    meta = {k: v for k, v in loaded.meta.items() if k not in stale}
     checkpoint.save_weights(out, loaded.model, meta, dtype=torch.float16 if fp16 else None)
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import shutil
@@ -10,10 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from conftest import tiny_config
 
-from nmt import NmtError, Translator
+from safetensors.torch import load_file
+
+from nmt import NmtError, Translator, checkpoint
 
 SENTENCES = ["And Jesus said unto them, Follow me.", "", "The kingdom of heaven is at hand."]
 
@@ -117,6 +121,108 @@ def test_truncated_weights_are_refused_clearly(tiny_model, tmp_path):
         Translator.load(copy)
     proc = nmt("translate", "-m", str(copy), stdin="hello\n", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _flip_a_tensor_byte(path: Path) -> None:
+    """Flip one bit in the middle of the tensor data (past safetensors' JSON header)."""
+    data = bytearray(path.read_bytes())
+    start = 8 + int.from_bytes(data[:8], "little")
+    data[start + (len(data) - start) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_tampered_weights_are_refused_clearly(tiny_model, tmp_path):
+    copy = _broken_copy(tiny_model, tmp_path)
+    weights = copy / "model.safetensors"
+    assert json.loads((copy / "nmt.json").read_text())["weights_sha256"] == _sha256(weights)
+    _flip_a_tensor_byte(weights)
+    load_file(str(weights))  # still a well-formed safetensors file: only the hash can tell
+    with pytest.raises(NmtError, match="modified, truncated or partially written after it was saved"):
+        Translator.load(copy)
+    proc = nmt("translate", "-m", str(copy), stdin="Jesus wept.\n", check=False)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("nmt translate: error: ")
+    assert "nmt export" in proc.stderr and "retrain" in proc.stderr
+
+
+def test_models_saved_without_a_hash_still_load(tiny_model, tmp_path):
+    copy = _broken_copy(tiny_model, tmp_path)
+    meta = json.loads((copy / "nmt.json").read_text())
+    del meta["weights_sha256"]  # as written by nmt before the hash existed
+    (copy / "nmt.json").write_text(json.dumps(meta))
+    assert Translator.load(copy).translate(SENTENCES, beam=2) == \
+        Translator.load(tiny_model).translate(SENTENCES, beam=2)
+
+
+def test_a_save_killed_between_its_two_files_leaves_a_model_that_loads(tiny_model, tmp_path,
+                                                                        monkeypatch):
+    """Weights and nmt.json are two renames: a kill between them must not fail the hash check."""
+    loaded = checkpoint.load(tiny_model)
+    with torch.no_grad():
+        loaded.model.decoder.output.bias.add_(1.0)  # other weights, another hash
+
+    class Killed(Exception):
+        pass
+
+    for phase in ("before the weights' rename", "before the final nmt.json"):
+        copy = tmp_path / phase.replace(" ", "-")
+        shutil.copytree(tiny_model, copy)
+        original = _sha256(copy / "model.safetensors")
+        real_replace, real_meta = checkpoint.os.replace, checkpoint._write_meta
+        calls = []
+
+        def replace(src, dst, phase=phase):
+            if phase.startswith("before the weights") and str(dst).endswith("model.safetensors"):
+                raise Killed
+            real_replace(src, dst)
+
+        def write_meta(directory, meta, phase=phase):
+            calls.append(meta)
+            if phase.endswith("nmt.json") and len(calls) == 2:
+                raise Killed
+            real_meta(directory, meta)
+
+        monkeypatch.setattr(checkpoint.os, "replace", replace)
+        monkeypatch.setattr(checkpoint, "_write_meta", write_meta)
+        with pytest.raises(Killed):
+            checkpoint.save_weights(copy, loaded.model, {"name": "copy"})
+        monkeypatch.undo()
+        changed = _sha256(copy / "model.safetensors") != original
+        assert changed == phase.endswith("nmt.json"), phase
+        assert Translator.load(copy).translate(["Jesus wept."], beam=1), phase
+        assert not list(copy.glob(".model.safetensors.*.tmp")), phase
+        checkpoint.save_weights(copy, loaded.model, {"name": "copy"})  # the next save completes
+        meta = json.loads((copy / "nmt.json").read_text())
+        assert meta["weights_sha256"] == _sha256(copy / "model.safetensors")
+        assert "weights_sha256_replacing" not in meta
+
+
+def test_export_records_the_hash_of_its_own_weights(tiny_model, tmp_path):
+    out = tmp_path / "exported"
+    nmt("export", str(tiny_model), "--out", str(out), "--fp16")
+    meta = json.loads((out / "nmt.json").read_text())
+    source_meta = json.loads((tiny_model / "nmt.json").read_text())
+    assert meta["weights_sha256"] == _sha256(out / "model.safetensors")
+    assert meta["weights_sha256"] != source_meta["weights_sha256"]  # fp16: other bytes
+    assert Translator.load(out).translate(["Jesus wept."], beam=1)
+    again = nmt("export", str(tiny_model), "--out", str(out), check=False)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_checkpoint_from_an_incompatible_version_is_refused_clearly(tiny_model, tmp_path):
+    copy = _broken_copy(tiny_model, tmp_path)
+    meta = json.loads((copy / "nmt.json").read_text())
+    meta["format_version"] = 99
+    (copy / "nmt.json").write_text(json.dumps(meta))
+    with pytest.raises(NmtError, match="checkpoint format 99; this nmt .* reads format 1"):
+        Translator.load(copy)
+    proc = nmt("translate", "-m", str(copy), stdin="Jesus wept.\n", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Use a matching nmt version" in proc.stderr
 
 
 def test_pickle_payload_is_never_unpickled(tiny_model, tmp_path):
