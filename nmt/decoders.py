@@ -51,6 +51,7 @@ class DecoderState:
 
 class AttentionalRNNDecoder(nn.Module):
     contract = 1
+    beams_share_memory = True  # step() accepts sentences x beam rows against per-sentence memory
 
     def __init__(
         self,
@@ -120,7 +121,7 @@ class AttentionalRNNDecoder(nn.Module):
         if self.input_feeding:
             x = torch.cat([x, self.dropout(state.feed)], dim=-1)
         h, rnn = self.rnn.step(x, state.rnn)
-        context, weights = self.attention(h, memory.keys, memory.cache, memory.mask)
+        context, weights = self._attend_step(h, memory)
         vector = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         return vector, weights, DecoderState(rnn=rnn, feed=vector)
 
@@ -132,13 +133,23 @@ class AttentionalRNNDecoder(nn.Module):
         vector, weights, state = self._advance(prev, state, memory)
         return torch.log_softmax(self.output(vector).float(), dim=-1), weights, state
 
-    def _attend_all(self, queries: Tensor, memory: Memory) -> Tensor:
+    def _attend_step(self, h: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
+        """h (rows, hidden) -> context, weights. Beam search passes one memory row per sentence
+        for ``rows = sentences x beam`` queries: the beams of a sentence then attend together
+        in one product over its keys, instead of over a copy of them per beam."""
+        sentences = memory.keys.size(0)
+        if h.size(0) == sentences:
+            return self.attention(h, memory.keys, memory.cache, memory.mask)
+        context, weights = self._attend_all(h.view(sentences, h.size(0) // sentences, -1), memory)
+        return context.flatten(0, 1), weights.flatten(0, 1)
+
+    def _attend_all(self, queries: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         attend_all = getattr(self.attention, "attend_all", None)
         if attend_all is not None:
-            return attend_all(queries, memory.keys, memory.cache, memory.mask)[0]
+            return attend_all(queries, memory.keys, memory.cache, memory.mask)
         # A plugin attention with only the per-step contract: one query at a time.
-        steps = [self.attention(q, memory.keys, memory.cache, memory.mask)[0] for q in queries.unbind(1)]
-        return torch.stack(steps, dim=1)
+        steps = [self.attention(q, memory.keys, memory.cache, memory.mask) for q in queries.unbind(1)]
+        return torch.stack([c for c, _ in steps], dim=1), torch.stack([w for _, w in steps], dim=1)
 
     def forward(self, tgt_in: Tensor, encoded: EncoderOutput) -> Tensor:
         """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab)."""
@@ -153,7 +164,7 @@ class AttentionalRNNDecoder(nn.Module):
         else:  # the recurrence sees only the targets: one fused call, then attention for all steps
             lengths = (tgt_in != self.embedding.padding_idx).sum(1).clamp(min=1)
             h, _ = self.rnn(self.embedding_dropout(self.embedding(tgt_in)), lengths, state.rnn)
-            context = self._attend_all(h, memory)
+            context, _ = self._attend_all(h, memory)
             vectors = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         # One output projection for all steps: the largest matrix product, batched once.
         return self.output(self.dropout(vectors))

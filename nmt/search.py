@@ -53,7 +53,12 @@ def beam_search(
     device = src.device
     _, memory, state = model.start(src, src_lengths)
     rows = torch.arange(batch, device=device).repeat_interleave(k)
-    memory, state = memory.select(rows), state.select(rows)
+    state = state.select(rows)
+    # A decoder that says so reads one memory row per sentence for all its beams; otherwise
+    # every beam gets its own copy.
+    shared_memory = getattr(model.decoder, "beams_share_memory", False)
+    if not shared_memory:
+        memory = memory.select(rows)
 
     scores = torch.full((batch, k), float("-inf"), device=device)
     scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
@@ -116,7 +121,8 @@ def beam_search(
             keep = (~done).nonzero().squeeze(1)
             keep_rows = (keep.unsqueeze(1) * k + torch.arange(k, device=device)).view(-1)
             alive, scores, prev = alive[keep], scores[keep], prev[keep_rows]
-            history, state, memory = history[keep_rows], state.select(keep_rows), memory.select(keep_rows)
+            history, state = history[keep_rows], state.select(keep_rows)
+            memory = memory.select(keep if shared_memory else keep_rows)
             if keep_attention:
                 attn_history = attn_history[keep_rows]
 

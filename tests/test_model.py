@@ -74,6 +74,31 @@ def test_beam_search_respects_max_length_and_nbest():
             torch.testing.assert_close(h.attention.sum(-1), torch.ones(h.attention.shape[0]))
 
 
+@pytest.mark.parametrize("attention", ["general", "bahdanau"])
+def test_beams_sharing_memory_search_exactly_like_copied_memory(attention):
+    """Beam search reads one memory row per sentence for all its beams; a decoder without
+    ``beams_share_memory`` gets a copy per beam. Both must find the same hypotheses, also
+    while sentences of different lengths finish and leave the batch."""
+    torch.manual_seed(3)
+    model = _model(attention)
+    pairs = [([5, 6, 7, 8, 9], [5]), ([9, 10], [5]), ([4, 11, 12, 13, 14, 15, 16], [5])]
+    batch = collate(pairs, 0, 2, 3)
+
+    def search():
+        return beam_search(model, batch.src, batch.src_lengths, beam=4, bos=2, eos=3,
+                           max_lengths=torch.tensor([4, 9, 12]), nbest=3, keep_attention=True)
+
+    assert type(model.decoder).beams_share_memory
+    shared = search()
+    model.decoder.beams_share_memory = False
+    copied = search()
+    for a_hyps, b_hyps in zip(shared, copied):
+        assert [h.tokens for h in a_hyps] == [h.tokens for h in b_hyps]
+        for a, b in zip(a_hyps, b_hyps):
+            assert a.score == pytest.approx(b.score, abs=1e-5)
+            torch.testing.assert_close(a.attention, b.attention)
+
+
 @pytest.mark.parametrize("cell,attention", [("lstm", "general"), ("gru", "bahdanau")])
 def test_tiny_model_learns_to_reverse(cell, attention):
     """A real training loop: the model must learn to reverse short sequences of symbols."""
