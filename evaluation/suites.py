@@ -7,7 +7,8 @@ and a report can say exactly what was used. Suites ship inside the package
 
 A suite names either a ``corpus`` that nmt prepares on first use (``bible:en-fr``) or a local
 ``directory`` (relative to the YAML file), then the ``source`` file and the ``references``
-inside it, primary first.
+inside it, primary first. Those names stay inside the directory (no absolute path, no ``..``),
+so a suite file from elsewhere cannot make nmt read, and print lines of, any file on disk.
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def _parse(path: Path) -> Suite:
         raise NmtError(f"{path}: `references:` must list at least one file name")
     if not isinstance(data.get("source"), str) or not data["source"]:
         raise NmtError(f"{path}: `source:` must name the source file, e.g. test.en")
+    for key, name in [("source", data["source"]), *(("references", r) for r in references)]:
+        _check_inside(path, key, name)
     return Suite(
         name=str(data.get("name") or path.stem),
         path=path,
@@ -167,6 +170,16 @@ def _parse(path: Path) -> Suite:
         src_lang=_optional_str(data.get("src_lang")),
         tgt_lang=_optional_str(data.get("tgt_lang")),
     )
+
+
+def _check_inside(path: Path, key: str, name: str) -> None:
+    """A suite's files lie inside its directory: a suite file cannot point at any file on disk."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts:
+        raise NmtError(
+            f"{path}: `{key}:` entry {name!r} leaves the suite's directory; name a file inside "
+            "it (e.g. test.en or refs/test.fr), with no absolute path and no '..'"
+        )
 
 
 def _optional_str(value: Any) -> str | None:

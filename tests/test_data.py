@@ -166,6 +166,20 @@ def test_named_corpus_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     assert (target / "train.en").read_text(encoding="utf-8") == "a\n"
 
 
+@pytest.mark.parametrize("name", [
+    "bible:../../x-y", "bible:en-../../fr", "bible:en/../..-fr", "bible:en-fr/../../../tmp",
+    "bible:..-fr", "bible:en-fr-de", "bible:en-f r", "bible:/etc-fr",
+])
+def test_named_corpus_codes_cannot_leave_the_cache(name: str, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    monkeypatch.setenv("NMT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(NmtError, match=r"is not a language code \(letters, digits and '_' only\)"):
+        resolve_corpus(name)
+    with pytest.raises(NmtError, match="is not a language code"):
+        load_splits(DataConfig(corpus=name))
+    assert list(tmp_path.iterdir()) == []  # nothing created, inside the cache or out of it
+
+
 # --------------------------------------------------------------------------- local file forms
 
 

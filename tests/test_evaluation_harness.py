@@ -18,7 +18,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
-from test_evaluate import CASES, REPO, Case, evaluate, lines_of
+from test_evaluate import CASES, REPO, Case, evaluate, lines_of, run_nmt
 
 from nmt.errors import NmtError
 from nmt.evaluation import suites
@@ -430,6 +430,33 @@ def test_bad_suites(tmp_path: Path, data_dir: Path) -> None:
         evaluate(["--hyp", hyp, "--suite", missing])
     with pytest.raises(NmtError, match="--suite bible-en-fr provides the source and references"):
         evaluate(["--hyp", hyp, "--suite", "bible-en-fr", "--ref", data_dir / DEV_FR])
+
+
+@pytest.mark.parametrize("entry", [
+    "source: /etc/hostname\nreferences: [ref.fr]",
+    "source: src.en\nreferences: [ref.fr, ../outside.fr]",
+    "source: sub/../../outside.fr\nreferences: [ref.fr]",
+])
+def test_suite_files_stay_inside_the_suite_directory(tmp_path: Path, data_dir: Path,
+                                                      entry: str) -> None:
+    write(tmp_path / "outside.fr", ["a secret line"])
+    suite_dir = tmp_path / "suite"
+    (suite_dir / "data").mkdir(parents=True)
+    write(suite_dir / "data" / "src.en", ["a"])
+    write(suite_dir / "data" / "ref.fr", ["b"])
+    bad = suite_dir / "escape.yaml"
+    bad.write_text(f"directory: data\n{entry}\n", encoding="utf-8")
+    name = re.search(r"(/etc/hostname|[./a-z]*\.\./outside\.fr)", entry).group(1)
+    message = rf"escape\.yaml: `(source|references):` entry '{re.escape(name)}' leaves the suite's directory"
+    with pytest.raises(NmtError, match=message):
+        suites.load(str(bad))
+    proc = run_nmt(["evaluate", "--hyp", data_dir / "eval" / "hyp.fr", "--suite", bad])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert re.search(message, proc.stderr) and "a secret line" not in proc.stdout
+    fine = suite_dir / "fine.yaml"  # a sub-directory inside it is fine
+    fine.write_text("directory: .\nsource: data/src.en\nreferences: [data/ref.fr]\n",
+                    encoding="utf-8")
+    assert suites.prepare(suites.load(str(fine))).references == (suite_dir / "data" / "ref.fr",)
 
 
 def test_bad_systems_and_test_sets(systems: dict[str, Path], data_dir: Path,

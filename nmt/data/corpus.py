@@ -9,6 +9,7 @@ one of two plain-text files would misalign every sentence after it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ FORMS = (
     "a FILE.tsv (src<TAB>tgt, no header), a FILE.jsonl/.json (one object per line), "
     "a PREFIX with files PREFIX.{src} and PREFIX.{tgt}, or hf:NAME[:CONFIG]"
 )
+_LANGUAGE_CODE = re.compile(r"[A-Za-z0-9_]+")
 KNOWN_CORPORA = "bible:SRC-TGT (e.g. bible:en-fr; languages: see `nmt data list`)"
 # Names a Hub dataset may use for each of nmt's splits, in order of preference.
 HF_SPLITS = {"train": ("train",), "dev": ("validation", "dev", "valid"), "test": ("test",)}
@@ -75,6 +77,12 @@ def resolve_corpus(name: str) -> tuple[Path, str, str]:
     src, _, tgt = pair.partition("-")
     if kind != "bible" or not src or not tgt:
         raise NmtError(f"unknown corpus {name!r}. Known corpora: {KNOWN_CORPORA}.")
+    for code in (src, tgt):  # they name a directory: nothing like '..' or '/' may reach the path
+        if not _LANGUAGE_CODE.fullmatch(code):
+            raise NmtError(
+                f"corpus {name!r}: {code!r} is not a language code (letters, digits and '_' "
+                "only). Write bible:SRC-TGT, e.g. bible:en-fr; see `nmt data list`."
+            )
     directory = cache_dir() / "bible" / f"{src}-{tgt}"
     meta = bible.read_meta(directory)
     if meta is not None and meta.get("format") == bible.FORMAT:
