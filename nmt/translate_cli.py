@@ -7,11 +7,14 @@ Without ``--model`` the small English->French model bundled with nmt is used.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from pathlib import Path
 
 from nmt.errors import NmtError
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,10 +37,13 @@ def read_input(path: str) -> list[str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = len(_LINE_END.split(data[: exc.start].decode("utf-8")))  # valid up to there
         raise NmtError(f"{'stdin' if path == '-' else path}: line {line} is not valid UTF-8; "
                        "convert the file first, e.g. iconv -f LATIN1 -t UTF-8.") from None
-    return text.splitlines()
+    # Lines end at \n, \r\n or \r only: str.splitlines() would also break at form feeds, \x1c-\x1e,
+    # \x85 and U+2028/9 inside a line and so print more lines than the input has.
+    lines = _LINE_END.split(text.removeprefix("\ufeff"))
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if caught:
         print(f"nmt translate: note: {len(caught)} line(s) were truncated: {caught[0].message}",
               file=sys.stderr)
-    text = "".join(line + "\n" for line in out)
+    # One output line per input line, whatever the model emits.
+    text = "".join(_LINE_END.sub(" ", line) + "\n" for line in out)
     if args.output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
