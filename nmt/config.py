@@ -167,7 +167,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "training.dev_beam": (1, 100),
     "decoding.beam": (1, 100),
     "decoding.length_penalty": (0.0, 10.0),
-    "decoding.max_length_ratio": (0.1, 100.0),
+    "decoding.max_length_ratio": (0.0, 100.0),  # 0: a fixed cap of max_length_offset pieces
+    "decoding.max_length_offset": (1, 100_000),
     "decoding.batch_size": (1, 100_000),
     "decoding.min_length": (0, 10_000),
     "decoding.max_source_length": (1, 100_000),

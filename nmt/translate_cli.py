@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="sentences per batch")
     p.add_argument("--quantize", choices=["none", "int8"], default=None,
                    help="int8: dynamic int8 quantization for faster CPU decoding")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a decoding setting of the model's config, e.g. "
+                        "--set decoding.no_repeat_ngram=3 (repeatable)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
 
 
@@ -54,8 +58,22 @@ def run(args: argparse.Namespace) -> int:
         raise NmtError("--beam must be at least 1.")
     if args.output != "-" and Path(args.output).exists() and not args.force:
         raise NmtError(f"output file {args.output!r} exists; pass --force to overwrite it.")
+    for item in args.overrides:
+        if not item.startswith("decoding."):
+            raise NmtError(f"--set {item!r}: nmt translate changes only decoding.* settings "
+                           "(the model's other settings are fixed by its training).")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise NmtError("--threads must be at least 1.")
+        import torch
+
+        torch.set_num_threads(args.threads)
     lines = read_input(args.input)
     translator = Translator.load(args.model, quantize=args.quantize)
+    if args.overrides:
+        from nmt.config import from_dict
+
+        translator.config = from_dict(translator.config.to_dict(), args.overrides)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedInputWarning)
         out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,

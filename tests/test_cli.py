@@ -58,6 +58,22 @@ def test_translate_cli_matches_python_api_and_keeps_lines(tiny_model, tmp_path):
     assert again.returncode != 0 and "--force" in again.stderr
 
 
+def test_translate_cli_decoding_overrides_and_threads(tiny_model):
+    translator = Translator.load(tiny_model)
+    translator.config.decoding.max_length_ratio = 0.0
+    translator.config.decoding.max_length_offset = 2
+    expected = translator.translate(SENTENCES, beam=2)
+    assert expected != Translator.load(tiny_model).translate(SENTENCES, beam=2)  # the cap bites
+    out = nmt("translate", "-m", str(tiny_model), "-k", "2", "--threads", "1",
+              "--set", "decoding.max_length_ratio=0", "--set", "decoding.max_length_offset=2",
+              stdin="\n".join(SENTENCES) + "\n")
+    assert out.stdout.splitlines() == expected
+    bad = nmt("translate", "-m", str(tiny_model), "--set", "model.cell=gru", stdin="x\n", check=False)
+    assert bad.returncode != 0 and "decoding.*" in bad.stderr and "Traceback" not in bad.stderr
+    typo = nmt("translate", "-m", str(tiny_model), "--set", "decoding.beem=3", stdin="x\n", check=False)
+    assert typo.returncode != 0 and "beam" in typo.stderr and "Traceback" not in typo.stderr
+
+
 def test_greedy_and_beam_differ_only_through_search(tiny_model):
     translator = Translator.load(tiny_model)
     greedy = translator.translate(SENTENCES, beam=1)

@@ -310,6 +310,7 @@ class Trainer:
         self.model.train()
         last_scores: dict[str, float] = {}
         window = {"loss": 0.0, "tokens": 0, "start": time.monotonic()}
+        session = {"tokens": 0, "start": time.monotonic()}  # this process, for the end summary
         bar = tqdm(total=t.max_steps, initial=pos["step"], unit="step", desc="training",
                    disable=not (self.progress and self.world.is_main), dynamic_ncols=True)
         stop = None
@@ -330,6 +331,7 @@ class Trainer:
                     pos["step"] += 1
                     window["loss"] += loss
                     window["tokens"] += tokens
+                    session["tokens"] += tokens
                     bar.update(1)
                     if pos["step"] % t.log_every == 0:
                         self._log_window(window, bar, last_scores)
@@ -355,6 +357,7 @@ class Trainer:
         finally:
             bar.close()
             _on_sigterm(previous)
+            loop_seconds = time.monotonic() - session["start"]
         if self.dev is not None and pos["step"] % t.eval_every != 0 and pos["step"] > 0 \
                 and stop != "interrupted":
             last_scores = self._evaluate_and_keep(None)  # every rank: it ends in a broadcast
@@ -363,7 +366,8 @@ class Trainer:
         self.save_resumable()
         summary = {"event": "end", "reason": stop, "steps": pos["step"], "epochs": pos["epoch"],
                    "best": self.best[0][0] if self.best else None,
-                   "metric": t.early_stopping_metric}
+                   "metric": t.early_stopping_metric, "loop_seconds": round(loop_seconds, 3),
+                   "tgt_tokens": session["tokens"]}  # trained on by this process, this session
         self.log(summary)
         if self.world.is_main:
             from nmt.training.plot import plot_learning_curves
