@@ -447,7 +447,8 @@ def test_suite_files_stay_inside_the_suite_directory(tmp_path: Path, data_dir: P
     bad = suite_dir / "escape.yaml"
     bad.write_text(f"directory: data\n{entry}\n", encoding="utf-8")
     name = re.search(r"(/etc/hostname|[./a-z]*\.\./outside\.fr)", entry).group(1)
-    message = rf"escape\.yaml: `(source|references):` entry '{re.escape(name)}' leaves the suite's directory"
+    message = (rf"escape\.yaml: `(source|references):` entry '{re.escape(name)}' leaves the "
+               "suite's directory")
     with pytest.raises(NmtError, match=message):
         suites.load(str(bad))
     proc = run_nmt(["evaluate", "--hyp", data_dir / "eval" / "hyp.fr", "--suite", bad])
