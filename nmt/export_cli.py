@@ -39,6 +39,8 @@ def export(model_dir: Path, out: Path, fp16: bool = False) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     src, out = Path(args.model), Path(args.out)
+    if out.resolve() == src.resolve():
+        raise NmtError(f"--out {str(out)!r} is the model being exported; choose another directory.")
     if out.exists() and any(out.iterdir()) and not args.force:
         raise NmtError(f"--out {str(out)!r} already holds files; pass --force to overwrite.")
     export(src, out, args.fp16)

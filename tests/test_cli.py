@@ -227,6 +227,9 @@ def test_export_records_the_hash_of_its_own_weights(tiny_model, tmp_path):
     assert Translator.load(out).translate(["Jesus wept."], beam=1)
     again = nmt("export", str(tiny_model), "--out", str(out), check=False)
     assert again.returncode == 2 and "--force" in again.stderr
+    onto_itself = nmt("export", str(out), "--out", str(out) + "/", "--force", check=False)
+    assert onto_itself.returncode == 2 and "is the model being exported" in onto_itself.stderr
+    assert "Traceback" not in onto_itself.stderr and Translator.load(out)
 
 
 def test_checkpoint_from_an_incompatible_version_is_refused_clearly(tiny_model, tmp_path):
