@@ -28,8 +28,10 @@ def export(model_dir: Path, out: Path, fp16: bool = False) -> Path:
 
     loaded = checkpoint.load(model_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (checkpoint.CONFIG, checkpoint.SRC_TOKENIZER, checkpoint.TGT_TOKENIZER):
-        shutil.copyfile(model_dir / name, out / name)
+    shutil.copyfile(model_dir / checkpoint.CONFIG, out / checkpoint.CONFIG)
+    # Saved anew rather than copied, so a run's tokenizers ship in the compact form.
+    checkpoint.atomic_write(out / checkpoint.SRC_TOKENIZER, loaded.src_tokenizer.save)
+    checkpoint.atomic_write(out / checkpoint.TGT_TOKENIZER, loaded.tgt_tokenizer.save)
     # The version and the weights' hash are the new files' own (save_weights records them).
     stale = ("format_version", "nmt_version", checkpoint.SHA256, checkpoint.SHA256_REPLACING)
     meta = {k: v for k, v in loaded.meta.items() if k not in stale}

@@ -47,7 +47,7 @@ class HFTokenizer:
         return cls(Tokenizer.from_file(str(path)))
 
     def save(self, path: str | Path) -> None:
-        self.tokenizer.save(str(path))
+        self.tokenizer.save(str(path), pretty=False)  # compact: half the size of the pretty form
 
     @property
     def vocab_size(self) -> int:

@@ -31,8 +31,8 @@ else
     t0=$(now)
     pin "$PY" -m nmt train --config "$CONFIG" --out "$MODEL" --threads 1 --quiet --force \
         --max-time "$BUDGET" \
-        --set data.corpus=null --set "data.train=$DATA_DIR/train" --set "data.dev=$DATA_DIR/dev" \
-        --set data.src_lang=src --set data.tgt_lang=tgt --set training.eval_every=1000000000 \
+        --set data.corpus=null --set "data.train=$DATA_DIR/train" \
+        --set data.src_lang=src --set data.tgt_lang=tgt \
         > "$RUN_DIR/train.out" 2>&1
     t1=$(now)
     TRAIN_SECONDS=$(elapsed "$t0" "$t1") BUDGET="$BUDGET" MODEL="$MODEL" PY="$PY" \
