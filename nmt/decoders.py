@@ -114,10 +114,10 @@ class AttentionalRNNDecoder(nn.Module):
         return DecoderState(rnn=rnn, feed=feed)
 
     def _advance(
-        self, prev: Tensor, state: DecoderState, memory: Memory
+        self, x: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, Tensor, DecoderState]:
-        """prev (batch,) -> attentional vector (batch, hidden), weights (batch, src_len), state."""
-        x = self.embedding_dropout(self.embedding(prev))
+        """x (batch, embedding) embedded previous token -> attentional vector (batch, hidden),
+        weights (batch, src_len), state."""
         if self.input_feeding:
             x = torch.cat([x, self.dropout(state.feed)], dim=-1)
         h, rnn = self.rnn.step(x, state.rnn)
@@ -130,7 +130,8 @@ class AttentionalRNNDecoder(nn.Module):
     ) -> tuple[Tensor, Tensor, DecoderState]:
         """One decoding step: prev (batch,) -> log-probabilities (batch, vocab), attention
         (batch, src_len), next state."""
-        vector, weights, state = self._advance(prev, state, memory)
+        x = self.embedding_dropout(self.embedding(prev))
+        vector, weights, state = self._advance(x, state, memory)
         return torch.log_softmax(self.output(vector).float(), dim=-1), weights, state
 
     def _attend_step(self, h: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
@@ -155,15 +156,18 @@ class AttentionalRNNDecoder(nn.Module):
         """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab)."""
         memory = self.memory(encoded)
         state = self.initial_state(encoded)
+        # Embedded once for all steps: one lookup, and one (not one per step) dense gradient
+        # of the embedding table in the backward pass.
+        embedded = self.embedding_dropout(self.embedding(tgt_in))
         if self.input_feeding:  # each step needs the previous attentional vector: a step loop
             vectors = []
-            for t in range(tgt_in.size(1)):
-                vector, _, state = self._advance(tgt_in[:, t], state, memory)
+            for x in embedded.unbind(1):
+                vector, _, state = self._advance(x, state, memory)
                 vectors.append(vector)
             vectors = torch.stack(vectors, dim=1)
         else:  # the recurrence sees only the targets: one fused call, then attention for all steps
             lengths = (tgt_in != self.embedding.padding_idx).sum(1).clamp(min=1)
-            h, _ = self.rnn(self.embedding_dropout(self.embedding(tgt_in)), lengths, state.rnn)
+            h, _ = self.rnn(embedded, lengths, state.rnn)
             context, _ = self._attend_all(h, memory)
             vectors = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         # One output projection for all steps: the largest matrix product, batched once.
