@@ -21,7 +21,7 @@ from nmt.errors import NmtError
 from nmt.model import Seq2Seq, count_parameters
 from nmt.search import beam_search
 
-BUNDLED_MODEL = Path(__file__).parent / "models" / "bible-en-fr-small"
+BUNDLED_MODEL = Path(__file__).parent / "models" / "bible-en-fr"
 
 
 class TruncatedInputWarning(UserWarning):
