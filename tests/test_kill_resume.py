@@ -210,6 +210,8 @@ def test_ten_sigkills_then_resume_to_the_same_weights(tmp_path):
     end = [r for r in last.events() if r["event"] == "end"]
     assert end and end[-1]["steps"] == MAX_STEPS and end[-1]["reason"] == "max_steps"
     assert latest_step(run) == MAX_STEPS
+    # What the kills left half-written was swept by the resumes (and never read).
+    assert not [p.name for p in run.rglob(".*") if p.name.endswith((".tmp", ".partial"))]
     print("\n".join(["kills:", *report]))
     assert hows.count("hit") >= sum(exact for _, exact, _ in MOMENTS), report
 

@@ -182,6 +182,11 @@ def test_keep_best_early_stopping_average_and_plot(tmp_path):
     name = "decoder.output.bias"
     torch.testing.assert_close(avg[name], (a[name] + b[name]) / 2)
     assert Translator.load(out).translate(["Jesus wept."], beam=1)
+    before = (run / "model.safetensors").read_bytes()
+    onto_itself = subprocess.run([sys.executable, "-m", "nmt", "average", str(run), "--best", "2",
+                                  "--out", str(run), "--force"], capture_output=True, text=True, env=ENV)
+    assert onto_itself.returncode != 0 and "is the run itself" in onto_itself.stderr
+    assert "Traceback" not in onto_itself.stderr and (run / "model.safetensors").read_bytes() == before
 
 
 def test_torchrun_two_processes_match_one_process(tmp_path):

@@ -73,6 +73,9 @@ def average(run: Path, files: list[Path], out: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     run_dir, out = Path(args.run), Path(args.out)
+    if out.exists() and out.resolve() == run_dir.resolve():
+        raise NmtError(f"--out {str(out)!r} is the run itself; averaging would replace its best "
+                       "model. Name a new directory, e.g. --out RUN-averaged.")
     if out.exists() and any(out.iterdir()) and not args.force:
         raise NmtError(f"--out {str(out)!r} already holds files; pass --force to overwrite.")
     files = checkpoints(run_dir, args.best, args.last)

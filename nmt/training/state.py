@@ -71,6 +71,18 @@ def save(run: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Op
     return final
 
 
+def sweep_leftovers(run: Path) -> list[Path]:
+    """Remove what a killed save leaves behind: ``checkpoints/.step-N.partial`` directories and
+    the ``.NAME.*.tmp`` files of atomic writes (in the run, ``checkpoints/`` and ``best/*``).
+    None of them is ever read; the complete files next to them are untouched."""
+    found = [*(run / CHECKPOINTS).glob(".step-*.partial")]
+    for folder in (run, run / CHECKPOINTS, *(run / "best").glob("step-*")):
+        found += [p for p in folder.glob(".*.tmp") if p.is_file()]
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    return found
+
+
 def latest(run: Path) -> Path | None:
     pointer = run / CHECKPOINTS / "latest"
     if not pointer.is_file():

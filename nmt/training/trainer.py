@@ -185,6 +185,8 @@ class Trainer:
             raise NmtError(f"{self.out} has no resumable checkpoint (checkpoints/latest); "
                            "start a new run with --out instead.")
         saved = state.restore(path, self.model, self.optimizer)
+        if self.world.is_main:
+            state.sweep_leftovers(self.out)
         self.position = saved["position"]
         self.best = [tuple(b) for b in saved["best"]]
         self.evals_without_gain = saved["evals_without_gain"]
