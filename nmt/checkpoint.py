@@ -93,7 +93,7 @@ def save_weights(
     model_dir.mkdir(parents=True, exist_ok=True)
     meta = {k: v for k, v in meta.items() if k not in (SHA256, SHA256_REPLACING)}
     full = {"format_version": FORMAT_VERSION, "nmt_version": nmt.__version__, **meta}
-    old = file_sha256(model_dir / WEIGHTS) if (model_dir / WEIGHTS).is_file() else None
+    old = _recorded_sha256(model_dir)
     fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=f".{WEIGHTS}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -110,6 +110,21 @@ def save_weights(
             os.unlink(tmp)
     if SHA256_REPLACING in pending:
         _write_meta(model_dir, {**full, SHA256: new})
+
+
+def _recorded_sha256(model_dir: Path) -> str | None:
+    """The hash the current weights are checked against when loaded: the one in ``nmt.json``.
+
+    Reading it, rather than hashing the old weights again, saves a full read of the file on every
+    save, and never blesses weights that were changed on disk since they were saved. Only a model
+    from before hashes were recorded has its file hashed."""
+    try:
+        recorded = json.loads((model_dir / META).read_text(encoding="utf-8")).get(SHA256)
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded is None and (model_dir / WEIGHTS).is_file():
+        return file_sha256(model_dir / WEIGHTS)
+    return recorded
 
 
 def _write_meta(model_dir: Path, meta: dict[str, Any]) -> None:
