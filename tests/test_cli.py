@@ -121,6 +121,7 @@ def test_config_mistakes_are_one_clear_error(tmp_path, override, expected):
                check=False)
     assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()  # a run that never started leaves no directory behind
 
 
 def _broken_copy(tiny_model: Path, tmp_path: Path) -> Path:

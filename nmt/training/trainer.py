@@ -430,14 +430,21 @@ def train(cfg: Config, out: str | Path, *, max_time: float | None = None, force:
           progress: bool = True, resume: bool = False) -> dict[str, Any]:
     """Train from ``cfg`` into the run directory ``out`` (or continue it); returns a summary."""
     out = Path(out)
+    created = False
     if resume:
         if not (out / checkpoint.CONFIG).is_file():
             raise NmtError(f"--resume {str(out)!r}: not a run directory (no {checkpoint.CONFIG}).")
     elif int(os.environ.get("RANK", "0")) == 0:
+        created = not out.exists()
         prepare_run_dir(out, force)
     trainer = Trainer(cfg, out, max_time=max_time, progress=progress, resume=resume)
     try:
-        trainer.setup()
+        try:
+            trainer.setup()
+        except BaseException:
+            if created:  # a run that never started leaves no half-made directory to trip over
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         return trainer.run()
     finally:
         distributed.shutdown()
