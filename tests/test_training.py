@@ -44,8 +44,11 @@ def write_config(tmp_path: Path, **training) -> Path:
 
 
 def nmt_train(*args: str) -> subprocess.Popen:
+    # Ctrl-C in a terminal reaches a process whose SIGINT is at its default; a test run started
+    # in the background of a non-interactive shell would hand the child an ignored SIGINT.
     return subprocess.Popen([sys.executable, "-m", "nmt", "train", "--quiet", *args], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.parametrize("kind,expected", [
