@@ -23,11 +23,21 @@ from nmt import Translator
 from nmt.data.corpus import resolve_corpus
 
 
+def setting(text: str) -> tuple[int, float]:
+    """``BEAM:LENGTH_PENALTY``, e.g. ``5:1.4``."""
+    try:
+        beam, alpha = text.split(":")
+        return int(beam), float(alpha)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not BEAM:LENGTH_PENALTY, e.g. 5:1.4") from None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+")
     p.add_argument("--corpus", default="bible:en-fr")
-    p.add_argument("--settings", nargs="+", default=["1:1.0", "5:0.6", "5:1.0", "5:1.4", "10:1.0"],
+    p.add_argument("--settings", nargs="+", type=setting,
+                   default=[(1, 1.0), (5, 0.6), (5, 1.0), (5, 1.4), (10, 1.0)],
                    help="BEAM:LENGTH_PENALTY pairs")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--limit", type=int, default=None, help="first N dev sentences only (smoke runs)")
@@ -42,8 +52,7 @@ def main() -> None:
     rows = []
     for model_dir in args.models:
         translator = Translator.load(model_dir)
-        for setting in args.settings:
-            beam, alpha = int(setting.split(":")[0]), float(setting.split(":")[1])
+        for beam, alpha in args.settings:
             start = time.perf_counter()
             hyp = translator.translate(src, beam=beam, length_penalty=alpha)
             seconds = time.perf_counter() - start
