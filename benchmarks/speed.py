@@ -4,7 +4,8 @@
 
 Training is measured on the reference model (configs/bible-en-fr-reference.yaml) from random
 initial weights on real Bible batches; decoding on the Bible en-fr test set with a trained model
-(``--model``, default: the bundled one). The model's FLOPs per target token are computed from
+(``--model``, default: the bundled one), over the whole vocabulary and, when the model has one,
+over its lexical shortlist (nmt/shortlist.py). The model's FLOPs per target token are computed from
 its shapes and set against the machine's measured matrix-multiply peak, which says how much of
 the hardware's arithmetic the code turns into translations. Results go to
 benchmarks/results/speed-<host>.json and are printed as a Markdown table.
@@ -132,8 +133,11 @@ def main() -> None:
         run["training"]["fp32_limit_tokens_per_s"] = run["gemm_gflops_fp32"] * 1e9 / flops
         for quantize in ("none", "int8"):
             translator = Translator.load(args.model, quantize=quantize)
-            for beam in (1, 5):
-                run[f"decode_{quantize}_beam{beam}"] = measure_decoding(translator, test, beam)
+            for shortlist in (False, True) if translator.shortlist is not None else (False,):
+                translator.config.decoding.shortlist = shortlist
+                for beam in (1, 5):
+                    key = f"decode_{quantize}{'_shortlist' if shortlist else ''}_beam{beam}"
+                    run[key] = measure_decoding(translator, test, beam)
         results["runs"].append(run)
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -143,14 +147,19 @@ def main() -> None:
 
 def table(results: dict) -> str:
     rows = ["| threads | GEMM fp32 / bf16 GFLOP/s | train tgt tok/s (% of fp32 peak) | "
-            "decode sent/s greedy fp32 / int8 | beam 5 fp32 / int8 |", "|---|---|---|---|---|"]
+            "decode sent/s greedy fp32 / int8 | beam 5 fp32 / int8 | with the shortlist: "
+            "greedy fp32 / int8 | beam 5 fp32 / int8 |", "|---|---|---|---|---|---|---|"]
+
+    def pair(r: dict, kind: str, beam: int) -> str:
+        keys = (f"decode_none{kind}_beam{beam}", f"decode_int8{kind}_beam{beam}")
+        return " / ".join(f"{r[k]['sentences_per_s']:.1f}" if k in r else "-" for k in keys)
+
     for r in results["runs"]:
         t = r["training"]
         rows.append(
             f"| {r['threads']} | {r['gemm_gflops_fp32']:.0f} / {r['gemm_gflops_bf16']:.0f} | "
             f"{t['target_tokens_per_s']:.0f} ({100 * t['fraction_of_fp32_peak']:.0f} %) | "
-            f"{r['decode_none_beam1']['sentences_per_s']:.1f} / {r['decode_int8_beam1']['sentences_per_s']:.1f} | "
-            f"{r['decode_none_beam5']['sentences_per_s']:.1f} / {r['decode_int8_beam5']['sentences_per_s']:.1f} |")
+            f"{pair(r, '', 1)} | {pair(r, '', 5)} | {pair(r, '_shortlist', 1)} | {pair(r, '_shortlist', 5)} |")
     return "\n".join(rows)
 
 

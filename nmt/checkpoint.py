@@ -32,12 +32,14 @@ from nmt import config as config_mod
 from nmt import registry
 from nmt.errors import NmtError
 from nmt.model import Seq2Seq, build_model
+from nmt.shortlist import Shortlist
 
 FORMAT_VERSION = 1
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 CONFIG, WEIGHTS, META = "config.yaml", "model.safetensors", "nmt.json"
 SRC_TOKENIZER, TGT_TOKENIZER = "src_tokenizer.json", "tgt_tokenizer.json"
+SHORTLIST = "shortlist.safetensors"  # optional: a lexical shortlist for faster decoding
 # The weights' SHA-256, and (only while a save is between its two renames) the previous one.
 SHA256, SHA256_REPLACING = "weights_sha256", "weights_sha256_replacing"
 
@@ -138,6 +140,7 @@ class LoadedModel:
     src_tokenizer: Any
     tgt_tokenizer: Any
     meta: dict[str, Any]
+    shortlist: Shortlist | None = None
 
 
 def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
@@ -181,7 +184,25 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
         first = " ".join(str(exc).split())[:300]
         raise NmtError(f"{model_dir / WEIGHTS} does not match {model_dir / CONFIG}: {first}") from exc
     model.to(device).eval()
-    return LoadedModel(model, cfg, src_tok, tgt_tok, meta)
+    return LoadedModel(model, cfg, src_tok, tgt_tok, meta, load_shortlist(model_dir, src_tok, tgt_tok))
+
+
+def load_shortlist(model_dir: Path, src_tok, tgt_tok) -> Shortlist | None:
+    """The model's shortlist if it has one (models trained before shortlists have none)."""
+    path = model_dir / SHORTLIST
+    if not path.is_file():
+        return None
+    try:
+        shortlist = Shortlist.load(path)
+    except (SafetensorError, OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise NmtError(f"{path} is corrupt ({exc}); delete it to decode over the whole "
+                       "vocabulary, or restore it from the run the model came from.") from exc
+    ids = torch.cat([shortlist.table[shortlist.table >= 0], shortlist.frequent])
+    if shortlist.table.size(0) != src_tok.vocab_size or ids.numel() == 0 or not (
+            0 <= int(ids.min()) and int(ids.max()) < tgt_tok.vocab_size):
+        raise NmtError(f"{path} does not match the model's vocabularies; delete it to decode "
+                       "over the whole vocabulary.")
+    return shortlist
 
 
 def _check_sha256(model_dir: Path, meta: dict[str, Any]) -> None:

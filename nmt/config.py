@@ -110,6 +110,7 @@ class DecodingConfig:
     no_repeat_ngram: int = 0  # n > 0: no n-gram twice in one translation
     batch_size: int = 64
     quantize: str = "none"  # none | int8 (dynamic quantization of linear layers)
+    shortlist: bool = True  # score only a batch's likely target pieces, when the model has a list
 
 
 @dataclass

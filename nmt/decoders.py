@@ -26,11 +26,14 @@ class Memory:
     keys: Tensor
     cache: Tensor
     mask: Tensor
+    # A shortlist's rows of the output layer (see restrict_vocabulary); None: the whole vocabulary.
+    output_weight: Tensor | None = None
+    output_bias: Tensor | None = None
 
     def select(self, index: Tensor) -> Memory:
         """Keep or repeat rows of the batch (beam expansion, finished sentences leaving)."""
-        return Memory(self.keys.index_select(0, index), self.cache.index_select(0, index),
-                      self.mask.index_select(0, index))
+        return replace(self, keys=self.keys.index_select(0, index),
+                       cache=self.cache.index_select(0, index), mask=self.mask.index_select(0, index))
 
 
 @dataclass
@@ -97,6 +100,16 @@ class AttentionalRNNDecoder(nn.Module):
     def memory(self, encoded: EncoderOutput) -> Memory:
         return Memory(encoded.states, self.attention.precompute(encoded.states), encoded.mask)
 
+    def restrict_vocabulary(self, memory: Memory, vocab: Tensor) -> Memory:
+        """Make :meth:`step` score only the target ids ``vocab`` (sorted), in that order: the
+        output layer's rows for them are cut out once per batch, not once per step."""
+        weight, bias = self.output.weight, self.output.bias
+        if callable(weight):  # a dynamically quantized layer: its float weights, once per batch
+            weight, bias = weight().dequantize(), bias()
+        vocab = vocab.to(weight.device)
+        return replace(memory, output_weight=weight.index_select(0, vocab),
+                       output_bias=None if bias is None else bias.index_select(0, vocab))
+
     def initial_state(self, encoded: EncoderOutput) -> DecoderState:
         summary = encoded.summary
         batch, layers = summary.size(0), self.rnn.num_layers
@@ -129,10 +142,15 @@ class AttentionalRNNDecoder(nn.Module):
         self, prev: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, Tensor, DecoderState]:
         """One decoding step: prev (batch,) -> log-probabilities (batch, vocab), attention
-        (batch, src_len), next state."""
+        (batch, src_len), next state. With a restricted ``memory`` the vocabulary is its
+        shortlist, normalised over those ids alone."""
         x = self.embedding_dropout(self.embedding(prev))
         vector, weights, state = self._advance(x, state, memory)
-        return torch.log_softmax(self.output(vector).float(), dim=-1), weights, state
+        if memory.output_weight is None:
+            logits = self.output(vector)
+        else:
+            logits = nn.functional.linear(vector, memory.output_weight, memory.output_bias)
+        return torch.log_softmax(logits.float(), dim=-1), weights, state
 
     def _attend_step(self, h: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         """h (rows, hidden) -> context, weights. Beam search passes one memory row per sentence

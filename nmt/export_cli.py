@@ -1,7 +1,7 @@
 """``nmt export RUN --out DIR``: a lean copy of a model for shipping.
 
-Only what translation needs (config, weights, tokenizers, metadata), optionally with fp16
-weights, which halve the size; loading casts them back to fp32.
+Only what translation needs (config, weights, tokenizers, shortlist, metadata), optionally with
+fp16 weights, which halve the size; loading casts them back to fp32.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def export(model_dir: Path, out: Path, fp16: bool = False) -> Path:
     # Saved anew rather than copied, so a run's tokenizers ship in the compact form.
     checkpoint.atomic_write(out / checkpoint.SRC_TOKENIZER, loaded.src_tokenizer.save)
     checkpoint.atomic_write(out / checkpoint.TGT_TOKENIZER, loaded.tgt_tokenizer.save)
+    if loaded.shortlist is not None:
+        checkpoint.atomic_write(out / checkpoint.SHORTLIST, loaded.shortlist.save)
     # The version and the weights' hash are the new files' own (save_weights records them).
     stale = ("format_version", "nmt_version", checkpoint.SHA256, checkpoint.SHA256_REPLACING)
     meta = {k: v for k, v in loaded.meta.items() if k not in stale}

@@ -2,6 +2,8 @@
 
 All sentences and beams advance in one decoder call per step; a sentence leaves the
 computation as soon as it has ``beam`` finished hypotheses, so the batch shrinks as it goes.
+With a ``vocab`` (a lexical shortlist, :mod:`nmt.shortlist`) a decoder that supports it scores
+only those target ids; the search then works on positions in ``vocab`` and maps them back.
 Scores are summed log-probabilities divided by the GNMT length penalty
 ``((5 + length) / 6) ** alpha`` (Wu et al. 2016).
 """
@@ -43,6 +45,7 @@ def beam_search(
     no_repeat_ngram: int = 0,
     nbest: int = 1,
     keep_attention: bool = False,
+    vocab: Tensor | None = None,
 ) -> list[list[SearchResult]]:
     """src (batch, src_len), src_lengths (batch,), max_lengths (batch,) output caps ->
     for each sentence its ``nbest`` best hypotheses, best first.
@@ -52,6 +55,17 @@ def beam_search(
     batch, k = src.size(0), beam
     device = src.device
     _, memory, state = model.start(src, src_lengths)
+    restrict = getattr(model.decoder, "restrict_vocabulary", None)
+    if vocab is not None and restrict is not None:
+        vocab = vocab.to(device)
+        memory = restrict(memory, vocab)
+        # Specials by their position in the shortlist; pad and BOS are usually not in it.
+        eos = _position(vocab, eos)
+        banned = [p for p in (_position(vocab, pad), _position(vocab, bos)) if p is not None]
+        if eos is None:
+            raise ValueError("a shortlist must contain EOS")
+    else:
+        vocab, banned = None, [pad, bos]
     rows = torch.arange(batch, device=device).repeat_interleave(k)
     state = state.select(rows)
     # A decoder that says so reads one memory row per sentence for all its beams; otherwise
@@ -64,7 +78,7 @@ def beam_search(
     scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
     history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
     attn_history = src.new_zeros(batch * k, 0, src.size(1), dtype=torch.float) if keep_attention else None
-    prev = torch.full((batch * k,), bos, dtype=torch.long, device=device)
+    prev = torch.full((batch * k,), bos, dtype=torch.long, device=device)  # token ids, not positions
     alive = torch.arange(batch, device=device)  # original sentence index of each active row
     max_lengths = max_lengths.to(device)
     n_finished = torch.zeros(batch, dtype=torch.long, device=device)
@@ -72,21 +86,22 @@ def beam_search(
 
     for t in range(int(max_lengths.max())):
         logp, weights, state = model.decoder.step(prev, state, memory)
-        n, vocab = alive.numel(), logp.size(-1)
-        logp = logp.view(n, k, vocab)
-        logp[:, :, [pad, bos]] = float("-inf")  # never emitted, whatever the model says
+        n, width = alive.numel(), logp.size(-1)
+        logp = logp.view(n, k, width)
+        if banned:
+            logp[:, :, banned] = float("-inf")  # never emitted, whatever the model says
         if t < min_length:
             logp[:, :, eos] = float("-inf")
         if no_repeat_ngram and t >= no_repeat_ngram:
-            logp = logp.masked_fill(_repeats(history, no_repeat_ngram, vocab).view(n, k, vocab),
+            logp = logp.masked_fill(_repeats(history, no_repeat_ngram, width).view(n, k, width),
                                     float("-inf"))
         at_cap = t + 1 >= max_lengths[alive]
         if at_cap.any():  # out of room: the only continuation left is EOS
-            logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(vocab, eos, device), float("-inf"))
+            logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(width, eos, device), float("-inf"))
 
-        cand = (scores.unsqueeze(2) + logp).view(n, k * vocab)
-        top_scores, top_index = cand.topk(min(2 * k, k * vocab), dim=1)
-        top_beam, top_token = top_index // vocab, top_index % vocab
+        cand = (scores.unsqueeze(2) + logp).view(n, k * width)
+        top_scores, top_index = cand.topk(min(2 * k, k * width), dim=1)
+        top_beam, top_token = top_index // width, top_index % width
         is_eos = top_token == eos
 
         # EOS among the k best candidates ends a hypothesis.
@@ -97,7 +112,7 @@ def beam_search(
             sent, slot = ends.nonzero(as_tuple=True)
             src_rows = sent * k + top_beam[sent, slot]
             final = top_scores[sent, slot] / length_penalty(t + 1, alpha)
-            tokens = history[src_rows].tolist()
+            tokens = (history[src_rows] if vocab is None else vocab[history[src_rows]]).tolist()
             attn = None
             if keep_attention:
                 attn = torch.cat([attn_history[src_rows], weights[src_rows].unsqueeze(1)], 1)
@@ -113,6 +128,8 @@ def beam_search(
         if keep_attention:
             attn_history = torch.cat([attn_history[sel_rows], weights[sel_rows].unsqueeze(1)], 1)
         state, scores, prev = state.select(sel_rows), cont_scores, sel_token.view(-1)
+        if vocab is not None:
+            prev = vocab[prev]
 
         done = (n_finished[alive] >= k) | (cont_scores[:, 0] == float("-inf"))
         if done.all():
@@ -140,6 +157,11 @@ def _repeats(history: Tensor, n: int, vocab: int) -> Tensor:
     counts = torch.zeros(history.size(0), vocab, dtype=torch.int32, device=history.device)
     counts.scatter_add_(1, windows[:, :, -1], match.to(torch.int32))
     return counts > 0
+
+
+def _position(vocab: Tensor, token: int) -> int | None:
+    where = (vocab == token).nonzero()
+    return int(where[0, 0]) if where.numel() else None
 
 
 def _all_but(vocab: int, keep: int, device: torch.device) -> Tensor:

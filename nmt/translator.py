@@ -20,6 +20,7 @@ from nmt.data.batching import pad_sequences
 from nmt.errors import NmtError
 from nmt.model import Seq2Seq, count_parameters
 from nmt.search import beam_search
+from nmt.shortlist import Shortlist
 
 BUNDLED_MODEL = Path(__file__).parent / "models" / "bible-en-fr"
 
@@ -42,7 +43,7 @@ class Hypothesis:
 class Translator:
     def __init__(
         self, model: Seq2Seq, src_tokenizer, tgt_tokenizer, config: Config,
-        model_dir: Path | None = None, meta: dict | None = None,
+        model_dir: Path | None = None, meta: dict | None = None, shortlist: Shortlist | None = None,
     ) -> None:
         self.model = model.eval()
         self.src_tokenizer = src_tokenizer
@@ -50,6 +51,7 @@ class Translator:
         self.config = config
         self.model_dir = model_dir
         self.meta = meta or {}
+        self.shortlist = shortlist
         self.src_lang = self.meta.get("src_lang", config.data.src_lang)
         self.tgt_lang = self.meta.get("tgt_lang", config.data.tgt_lang)
         self.name = self.meta.get("name") or (model_dir.name if model_dir else "model")
@@ -82,7 +84,7 @@ class Translator:
         elif quantize not in (None, "none"):
             raise NmtError(f"unknown quantization {quantize!r}; use 'int8' or 'none'.")
         return cls(model, loaded.src_tokenizer, loaded.tgt_tokenizer, loaded.config,
-                   Path(model_dir), loaded.meta)
+                   Path(model_dir), loaded.meta, loaded.shortlist)
 
     def _truncate(self, ids: list[int]) -> list[int]:
         """Cap a source at ``decoding.max_source_length`` pieces, with a warning that says so:
@@ -106,6 +108,8 @@ class Translator:
     def _search(self, ids: list[list[int]], beam: int, length_penalty: float, **kw):
         src, lengths = self._batch(ids)
         d = self.config.decoding
+        if self.shortlist is not None and d.shortlist:
+            kw["vocab"] = self.shortlist.candidates(ids, [self.tgt_tokenizer.eos_id])
         return beam_search(
             self.model, src, lengths, beam=beam, bos=self.tgt_tokenizer.bos_id,
             eos=self.tgt_tokenizer.eos_id, max_lengths=self._max_lengths(lengths),

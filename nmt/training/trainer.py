@@ -30,7 +30,7 @@ import sacrebleu
 import torch
 from torch.nn import functional as F
 
-from nmt import checkpoint, registry
+from nmt import checkpoint, registry, shortlist
 from nmt.config import Config
 from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
@@ -133,6 +133,13 @@ class Trainer:
         if not enc.examples:
             raise NmtError("no training pairs left after tokenization (all empty or longer than "
                            f"data.max_length={cfg.data.max_length}); check the corpus.")
+        if self.resume:
+            self.shortlist = checkpoint.load_shortlist(self.out, self.src_tok, self.tgt_tok)
+        else:  # every rank builds the same list: cheaper than waiting on rank 0 to write it
+            self.shortlist = shortlist.build(enc.examples, self.src_tok.vocab_size,
+                                             self.tgt_tok.vocab_size)
+            if self.shortlist is not None and self.world.is_main:
+                checkpoint.atomic_write(self.out / checkpoint.SHORTLIST, self.shortlist.save)
         self.train_examples = enc.examples
         self.lengths = [(len(s), len(t_)) for s, t_ in enc.examples]
         self.dev = splits.dev if splits.dev is not None and cfg.data.dev_max_examples else None
@@ -230,7 +237,7 @@ class Trainer:
                 batch = batch.to(self.device)
                 total += float(self.loss_sum(model, batch))
                 tokens += batch.n_tokens
-        translator = Translator(model, self.src_tok, self.tgt_tok, self.cfg)
+        translator = Translator(model, self.src_tok, self.tgt_tok, self.cfg, shortlist=self.shortlist)
         hyps = translator.translate(self.dev_src, beam=self.cfg.training.dev_beam)
         model.train()
         loss = total / max(1, tokens)
