@@ -12,7 +12,8 @@ source piece plus the 200 most frequent give BLEU 33.00 against 33.02 over the w
 (20 per source: 32.82; 15: 32.57).
 
 On disk a row keeps only what the frequent list lacks, and pieces never seen on the source side
-(half of a joint vocabulary) keep nothing: about a third of the dense table's bytes.
+(in a joint vocabulary, the target-only ones) keep nothing: 222 KB for the bundled model instead
+of 480 KB for the dense int16 table.
 """
 
 from __future__ import annotations
