@@ -60,10 +60,8 @@ def average(run: Path, files: list[Path], out: Path) -> Path:
     state = {k: (v / len(files)).float() for k, v in total.items()}
     model.load_state_dict({k: v for k, v in state.items() if k in names}, strict=False)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (checkpoint.CONFIG, checkpoint.SRC_TOKENIZER, checkpoint.TGT_TOKENIZER,
-                 checkpoint.SHORTLIST):
-        if name == checkpoint.SHORTLIST and not (run / name).is_file():
-            continue  # runs from before shortlists
+    optional = [checkpoint.SHORTLIST] if (run / checkpoint.SHORTLIST).is_file() else []
+    for name in (checkpoint.CONFIG, checkpoint.SRC_TOKENIZER, checkpoint.TGT_TOKENIZER, *optional):
         shutil.copyfile(run / name, out / name)
     meta = json.loads((run / checkpoint.META).read_text(encoding="utf-8"))
     meta.pop("format_version", None)
