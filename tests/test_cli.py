@@ -59,10 +59,8 @@ def test_translate_cli_matches_python_api_and_keeps_lines(tiny_model, tmp_path):
 
 
 def test_translate_cli_decoding_overrides_and_threads(tiny_model):
-    translator = Translator.load(tiny_model)
-    translator.config.decoding.max_length_ratio = 0.0
-    translator.config.decoding.max_length_offset = 2
-    expected = translator.translate(SENTENCES, beam=2)
+    caps = ["decoding.max_length_ratio=0", "decoding.max_length_offset=2"]
+    expected = Translator.load(tiny_model, overrides=caps).translate(SENTENCES, beam=2)
     assert expected != Translator.load(tiny_model).translate(SENTENCES, beam=2)  # the cap bites
     out = nmt("translate", "-m", str(tiny_model), "-k", "2", "--threads", "1",
               "--set", "decoding.max_length_ratio=0", "--set", "decoding.max_length_offset=2",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nmt.config import DataConfig
-from nmt.data import cli as data_cli
+from nmt.cli import data as data_cli
 from nmt.data.bible import FORMAT, prepare_bible, split_of
 from nmt.data.corpus import ParallelData, cache_dir, load_parallel, load_splits, resolve_corpus
 from nmt.errors import NmtError

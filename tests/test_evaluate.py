@@ -22,7 +22,7 @@ from typing import Callable
 import pytest
 
 from nmt.errors import NmtError
-from nmt.evaluation import cli
+from nmt.cli import evaluate as cli
 from nmt.evaluation.io import read_lines, write_lines
 from nmt.evaluation.metrics import Score, check_lengths, score
 

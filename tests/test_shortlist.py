@@ -103,7 +103,7 @@ def test_int8_model_decodes_over_a_shortlist():
 
 
 def test_trained_models_carry_their_shortlist_through_average_and_export(tiny_model, tmp_path):
-    from nmt.export_cli import export
+    from nmt.export import export
     from nmt.training.average import average, checkpoints
 
     assert (tiny_model / checkpoint.SHORTLIST).is_file()

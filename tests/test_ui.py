@@ -232,7 +232,7 @@ def test_file_translation_reports_progress_by_chunk(translator, tmp_path: Path, 
 
 
 def test_cli_defaults_are_local_only() -> None:
-    from nmt.ui import cli
+    from nmt.cli import ui as cli
 
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)

@@ -1,12 +1,12 @@
-"""``nmt average``: average the weights of several checkpoints of one run into a new model.
+"""Average the weights of several checkpoints of one run into a new model (``nmt average``).
 
 Averaging the last or best few checkpoints usually gains a little BLEU for free. The result is
-an ordinary model directory (config and tokenizers copied from the run).
+an ordinary model directory (config and tokenizers copied from the run). The command line
+lives in ``nmt.cli.average``; this module is the library it calls.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -14,16 +14,9 @@ from pathlib import Path
 from nmt.errors import NmtError
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="a training run directory (made by nmt train)")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--best", type=int, metavar="N", help="average the N best checkpoints (best/)")
-    which.add_argument("--last", type=int, metavar="N", help="average the N latest resumable checkpoints")
-    p.add_argument("--out", required=True, help="new model directory")
-    p.add_argument("--force", action="store_true", help="overwrite --out")
-
-
 def checkpoints(run: Path, best: int | None, last: int | None) -> list[Path]:
+    """The weight files to average: the ``last`` latest, or the ``best`` (default 2) best by
+    the run's early-stopping metric; NmtError when the run kept fewer."""
     if last:
         found = sorted((run / "checkpoints").glob("step-*/model.safetensors"))[-last:]
         need = last
@@ -46,6 +39,10 @@ def checkpoints(run: Path, best: int | None, last: int | None) -> list[Path]:
 
 
 def average(run: Path, files: list[Path], out: Path) -> Path:
+    """Write the mean of ``files``' weights, with the run's config and tokenizers, to ``out``.
+
+    Sums are taken in float64 so that averaging many checkpoints loses no precision.
+    """
     import torch
     from safetensors.torch import load_file
 
@@ -71,15 +68,3 @@ def average(run: Path, files: list[Path], out: Path) -> Path:
     checkpoint.save_weights(out, model, meta)
     return out
 
-
-def run(args: argparse.Namespace) -> int:
-    run_dir, out = Path(args.run), Path(args.out)
-    if out.exists() and out.resolve() == run_dir.resolve():
-        raise NmtError(f"--out {str(out)!r} is the run itself; averaging would replace its best "
-                       "model. Name a new directory, e.g. --out RUN-averaged.")
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise NmtError(f"--out {str(out)!r} already holds files; pass --force to overwrite.")
-    files = checkpoints(run_dir, args.best, args.last)
-    average(run_dir, files, out)
-    print(f"averaged {len(files)} checkpoints into {out}")
-    return 0

@@ -1,7 +1,10 @@
-"""The ``nmt`` command: one subcommand per job, each defined in its own module.
+"""The ``nmt`` command: one subcommand per job, each a thin module of this package.
 
-A subcommand module offers ``add_arguments(parser)`` and ``run(args) -> int`` and imports its
-heavy dependencies (torch, datasets, gradio) only inside ``run``, so ``nmt --help`` stays fast.
+A subcommand module (``nmt/cli/NAME.py``) offers ``add_arguments(parser)`` and
+``run(args) -> int``: it parses, checks what only a command line can get wrong, and calls a
+library function (``nmt.export``, ``nmt.training.average``, ``nmt.evaluation.run``, ...), so
+the work stays callable from Python. It imports its heavy dependencies (torch, datasets,
+gradio, sacrebleu) only inside ``run``, so ``nmt --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from nmt import __version__
 from nmt.errors import NmtError
 
 COMMANDS = {
-    "data": ("nmt.data.cli", "prepare corpora (e.g. the Bible en-fr corpus)"),
-    "train": ("nmt.training.cli", "train a model from a config"),
-    "average": ("nmt.training.average", "average the weights of several checkpoints"),
-    "export": ("nmt.export_cli", "copy a model for shipping (optionally fp16)"),
-    "translate": ("nmt.translate_cli", "translate text with a trained model"),
-    "evaluate": ("nmt.evaluation.cli", "score translations with sacrebleu: BLEU, chrF, chrF++, TER, suites, significance"),
-    "ui": ("nmt.ui.cli", "serve the web UI"),
-    "plugins": ("nmt.plugins_cli", "list the registered components and their packages"),
-    "plugin": ("nmt.plugin_cli", "create a new plugin package from a template"),
+    "data": ("nmt.cli.data", "prepare corpora (e.g. the Bible en-fr corpus)"),
+    "train": ("nmt.cli.train", "train a model from a config"),
+    "average": ("nmt.cli.average", "average the weights of several checkpoints"),
+    "export": ("nmt.cli.export", "copy a model for shipping (optionally fp16)"),
+    "translate": ("nmt.cli.translate", "translate text with a trained model"),
+    "evaluate": ("nmt.cli.evaluate", "score translations with sacrebleu: BLEU, chrF, chrF++, TER, suites, significance"),
+    "ui": ("nmt.cli.ui", "serve the web UI"),
+    "plugins": ("nmt.cli.plugins", "list the registered components and their packages"),
+    "plugin": ("nmt.cli.plugin", "create a new plugin package from a template"),
 }
 
 
@@ -54,6 +57,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `nmt translate ... | head`
         return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 from nmt.errors import NmtError
@@ -21,27 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="overwrite --out")
 
 
-def export(model_dir: Path, out: Path, fp16: bool = False) -> Path:
-    import torch
-
-    from nmt import checkpoint
-
-    loaded = checkpoint.load(model_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_dir / checkpoint.CONFIG, out / checkpoint.CONFIG)
-    # Saved anew rather than copied, so a run's tokenizers ship in the compact form.
-    checkpoint.atomic_write(out / checkpoint.SRC_TOKENIZER, loaded.src_tokenizer.save)
-    checkpoint.atomic_write(out / checkpoint.TGT_TOKENIZER, loaded.tgt_tokenizer.save)
-    if loaded.shortlist is not None:
-        checkpoint.atomic_write(out / checkpoint.SHORTLIST, loaded.shortlist.save)
-    # The version and the weights' hash are the new files' own (save_weights records them).
-    stale = ("format_version", "nmt_version", checkpoint.SHA256, checkpoint.SHA256_REPLACING)
-    meta = {k: v for k, v in loaded.meta.items() if k not in stale}
-    checkpoint.save_weights(out, loaded.model, meta, dtype=torch.float16 if fp16 else None)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
+    from nmt.export import export
+
     src, out = Path(args.model), Path(args.out)
     if out.resolve() == src.resolve():
         raise NmtError(f"--out {str(out)!r} is the model being exported; choose another directory.")

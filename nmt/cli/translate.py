@@ -7,14 +7,12 @@ Without ``--model`` the small English->French model bundled with nmt is used.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import warnings
 from pathlib import Path
 
 from nmt.errors import NmtError
-
-_LINE_END = re.compile(r"\r\n|\r|\n")
+from nmt.textio import LINE_END, decode_lines
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,20 +32,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def read_input(path: str) -> list[str]:
+    """The sentences to translate, by the one line rule of ``nmt.textio`` (stdin for "-")."""
+    if path == "-":
+        return decode_lines(sys.stdin.buffer.read(), "stdin")
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise NmtError(f"input file {path!r} not found.") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = len(_LINE_END.split(data[: exc.start].decode("utf-8")))  # valid up to there
-        raise NmtError(f"{'stdin' if path == '-' else path}: line {line} is not valid UTF-8; "
-                       "convert the file first, e.g. iconv -f LATIN1 -t UTF-8.") from None
-    # Lines end at \n, \r\n or \r only: str.splitlines() would also break at form feeds, \x1c-\x1e,
-    # \x85 and U+2028/9 inside a line and so print more lines than the input has.
-    lines = _LINE_END.split(text.removeprefix("\ufeff"))
-    return lines[:-1] if lines[-1] == "" else lines
+    except OSError as exc:
+        raise NmtError(f"cannot read input file {path!r}: {exc.strerror or exc}.") from None
+    return decode_lines(data, path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,11 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     lines = read_input(args.input)
-    translator = Translator.load(args.model, quantize=args.quantize)
-    if args.overrides:
-        from nmt.config import from_dict
-
-        translator.config = from_dict(translator.config.to_dict(), args.overrides)
+    # Overrides go in at load time, so decoding.quantize=int8 quantizes like --quantize does.
+    translator = Translator.load(args.model, quantize=args.quantize, overrides=args.overrides)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedInputWarning)
         out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
@@ -83,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"nmt translate: note: {len(caught)} line(s) were truncated: {caught[0].message}",
               file=sys.stderr)
     # One output line per input line, whatever the model emits.
-    text = "".join(_LINE_END.sub(" ", line) + "\n" for line in out)
+    text = "".join(LINE_END.sub(" ", line) + "\n" for line in out)
     if args.output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
