@@ -29,13 +29,17 @@ class World:
     def distributed(self) -> bool:
         return self.size > 1
 
-    def any(self, flag: bool) -> bool:
-        """True on every rank when ``flag`` is true on any: keeps the ranks' loops in step."""
+    def agree(self, reason: str | None, reasons: tuple[str, ...]) -> str | None:
+        """The reason to stop that every rank adopts: this rank's or another's, the later in
+        ``reasons`` winning when they differ; None when no rank has one. A collective: every
+        rank must call it at the same point, with or without a reason of its own (a rank that
+        skipped it because it already knew it would stop would leave the others waiting)."""
         if not self.distributed:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
+            return reason
+        code = torch.tensor([reasons.index(reason) + 1 if reason is not None else 0],
+                            device=self.device)
+        dist.all_reduce(code, op=dist.ReduceOp.MAX)
+        return reasons[int(code.item()) - 1] if code.item() else None
 
     def barrier(self) -> None:
         if self.distributed:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sacrebleu
 import torch
 from torch.nn import functional as F
 
@@ -34,6 +33,7 @@ from nmt import checkpoint, registry, shortlist
 from nmt.config import Config
 from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
+from nmt.evaluation.metrics import score
 from nmt.model import Seq2Seq, build_model, count_parameters
 from nmt.training import distributed, state
 from nmt.training.schedule import Schedule
@@ -241,9 +241,11 @@ class Trainer:
         hyps = translator.translate(self.dev_src, beam=self.cfg.training.dev_beam)
         model.train()
         loss = total / max(1, tokens)
+        # Scored by the evaluation harness, so a dev BLEU here is the number `nmt evaluate`
+        # (and sacrebleu's command line) would print for the same hypotheses.
+        bleu, chrf = score(hyps, [self.dev_tgt], ("bleu", "chrf"))
         return {"dev_loss": loss, "dev_ppl": math.exp(min(50.0, loss)),
-                "dev_bleu": sacrebleu.corpus_bleu(hyps, [self.dev_tgt]).score,
-                "dev_chrf": sacrebleu.corpus_chrf(hyps, [self.dev_tgt]).score}
+                "dev_bleu": bleu.score, "dev_chrf": chrf.score}
 
     def score_of(self, scores: dict[str, float]) -> float:
         """The early-stopping metric, oriented so that higher is better."""
@@ -355,8 +357,10 @@ class Trainer:
                         stop = "max_steps"
                     elif self.out_of_time():
                         stop = "max_time"
-                    if self.world.distributed:  # all ranks leave the loop together
-                        stop = stop or ("other_rank" if self.world.any(stop is not None) else None)
+                    # Every rank joins this collective after every update, whatever its own
+                    # verdict, so the ranks leave the loop together at the same step, with the
+                    # same reason, even when only one rank's clock has run out.
+                    stop = self.world.agree(stop, STOP_REASONS)
                 if stop is None:
                     pos["epoch"] += 1
                     pos["batch"] = 0
@@ -419,6 +423,10 @@ class Trainer:
             self.evals_without_gain = shared[0]
             self.schedule.load_state_dict(shared[1])
         return scores
+
+
+# Why a run ends, in the order of precedence used when ranks give different reasons.
+STOP_REASONS = ("max_steps", "early_stopping", "max_time")
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM (e.g. a scheduler's pre-emption) acts as Ctrl-C
