@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +89,15 @@ def from_model(
 
     translator = Translator.load(path)
     _check_languages(translator, evalset, path)
-    settings = _settings(translator, decoding)
+    # The options given, else the model's config: resolved by the translator, the same way
+    # `nmt translate` and the UI resolve theirs, and recorded whole for reproduction.
+    options = translator.resolve(
+        beam=decoding.beam, length_penalty=decoding.length_penalty, batch_size=decoding.batch_size
+    )
     if progress is None:
         progress = sys.stderr.isatty()
     started = time.perf_counter()
-    translations = translator.translate(
-        evalset.sources,
-        beam=settings["beam"],
-        length_penalty=settings["length_penalty"],
-        batch_size=settings["batch_size"],
-        progress=progress,
-    )
+    translations = translator.translate(evalset.sources, options=options, progress=progress)
     seconds = time.perf_counter() - started
     if len(translations) != len(evalset.sources):
         raise RuntimeError(
@@ -113,7 +111,7 @@ def from_model(
         path=str(path),
         hypotheses=hypotheses,
         model=_model_info(translator),
-        decoding=settings,
+        decoding=asdict(options),
         speed=_speed(evalset.sources, hypotheses, seconds, translator),
     )
 
@@ -132,22 +130,6 @@ def _check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> Non
                 f"test set is {evalset.src_lang}->{evalset.tgt_lang} (the {side} languages "
                 "differ); choose the suite for the model's language pair"
             )
-
-
-def _settings(translator: Any, decoding: Decoding) -> dict[str, Any]:
-    """The decoding settings actually used: the options given, else the model's config."""
-    config = translator.config.decoding
-    return {
-        "beam": decoding.beam if decoding.beam is not None else config.beam,
-        "length_penalty": (
-            decoding.length_penalty
-            if decoding.length_penalty is not None
-            else config.length_penalty
-        ),
-        "batch_size": decoding.batch_size if decoding.batch_size is not None else config.batch_size,
-        "max_length_ratio": config.max_length_ratio,
-        "max_length_offset": config.max_length_offset,
-    }
 
 
 def _model_info(translator: Any) -> dict[str, Any]:

@@ -99,8 +99,17 @@ class TrainingConfig:
     tensorboard: bool = False
 
 
-@dataclass
-class DecodingConfig:
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How to decode: the ``decoding:`` section of a config, and the one value every decoding
+    path takes (the CLI, the UI, the evaluation harness and the trainer's dev evaluation).
+
+    It is frozen: a :class:`~nmt.translator.Translator` resolves it once at load time (the
+    model's config plus overrides), and a per-call change makes a new value with
+    :meth:`updated`, so one translator serving many callers can never have its settings
+    changed underneath them.
+    """
+
     beam: int = 5
     length_penalty: float = 1.0
     max_length_ratio: float = 2.0
@@ -112,6 +121,18 @@ class DecodingConfig:
     quantize: str = "none"  # none | int8 (dynamic quantization of linear layers)
     shortlist: bool = True  # score only a batch's likely target pieces, when the model has a list
 
+    def updated(self, **changes: Any) -> DecodingOptions:
+        """A copy with ``changes`` applied, checked like a config file (unknown keys get the
+        closest name, values their type and range); a change of ``None`` keeps the setting."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        if not given:
+            return self
+        return _build(DecodingOptions, {**asdict(self), **given}, "decoding.")
+
+
+# The name the section had before it became the value that decoding takes.
+DecodingConfig = DecodingOptions
+
 
 @dataclass
 class Config:
@@ -119,7 +140,7 @@ class Config:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    decoding: DecodingOptions = field(default_factory=DecodingOptions)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,19 +3,22 @@
     from nmt import Translator
     Translator.load("runs/en-fr").translate(["In the beginning was the Word."])
 
-A Translator keeps no per-request state, so one instance can serve many threads at once.
+A Translator keeps no per-request state, so one instance can serve many threads at once. Its
+decoding settings are one :class:`~nmt.config.DecodingOptions` value, resolved once in
+:meth:`Translator.load` from the model's config plus overrides; each call may derive its own.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from nmt import checkpoint
-from nmt.config import Config
+from nmt.config import Config, DecodingOptions, from_dict
 from nmt.data.batching import pad_sequences
 from nmt.errors import NmtError
 from nmt.model import Seq2Seq, count_parameters
@@ -41,6 +44,8 @@ class Hypothesis:
 
 
 class Translator:
+    """A model with its tokenizers and its resolved :class:`DecodingOptions` (``options``)."""
+
     def __init__(
         self, model: Seq2Seq, src_tokenizer, tgt_tokenizer, config: Config,
         model_dir: Path | None = None, meta: dict | None = None, shortlist: Shortlist | None = None,
@@ -58,38 +63,62 @@ class Translator:
         self.n_params = self.meta.get("n_params") or count_parameters(model)
 
     @property
+    def options(self) -> DecodingOptions:
+        """The decoding settings every call starts from: the model's config plus the overrides
+        given to :meth:`load`."""
+        return self.config.decoding
+
+    @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "cpu",
-             quantize: str | None = None) -> Translator:
+             quantize: str | None = None, overrides: Sequence[str] = ()) -> Translator:
         """Load a model directory; ``None`` loads the small English->French model shipped with nmt.
 
-        ``quantize="int8"`` (CPU only) trades a little accuracy for faster decoding.
+        ``overrides`` change the model's decoding settings, in ``--set`` syntax
+        (``"decoding.beam=3"``); they are applied before anything else, so every setting,
+        ``decoding.quantize`` included, takes effect. ``quantize="int8"`` is a shortcut for
+        ``decoding.quantize=int8`` (CPU only): a little accuracy for faster decoding.
         """
         if model_dir is None:
             if not (BUNDLED_MODEL / checkpoint.WEIGHTS).is_file():
                 raise NmtError(f"the bundled model is missing from {BUNDLED_MODEL}; reinstall nmt.")
             model_dir = BUNDLED_MODEL
+        overrides = list(overrides)
+        for item in overrides:
+            if not item.startswith("decoding."):
+                raise NmtError(f"--set {item!r}: only decoding.* settings can change at "
+                               "translation time (the model's other settings are fixed by its training).")
+        if quantize is not None:
+            overrides.append(f"decoding.quantize={quantize}")
         loaded = checkpoint.load(model_dir, device)
+        cfg = from_dict(loaded.config.to_dict(), overrides) if overrides else loaded.config
         model = loaded.model
-        quantize = quantize or loaded.config.decoding.quantize
-        if quantize == "int8":
+        if cfg.decoding.quantize == "int8":
             if torch.device(device).type != "cpu":
                 raise NmtError("int8 quantization runs on the CPU only; drop --quantize or use --device cpu.")
             from nmt.quantize import quantize_int8
 
             model = quantize_int8(model)
-        elif quantize not in (None, "none"):
-            raise NmtError(f"unknown quantization {quantize!r}; use 'int8' or 'none'.")
-        return cls(model, loaded.src_tokenizer, loaded.tgt_tokenizer, loaded.config,
+        return cls(model, loaded.src_tokenizer, loaded.tgt_tokenizer, cfg,
                    Path(model_dir), loaded.meta, loaded.shortlist)
 
-    def _truncate(self, ids: list[int]) -> list[int]:
+    def resolve(self, options: DecodingOptions | None = None, **changes) -> DecodingOptions:
+        """The settings for one call: ``options`` (default :attr:`options`) with ``changes``
+        (``None`` keeps a setting). Quantization belongs to the loaded weights, so a call
+        cannot change it."""
+        resolved = (options or self.options).updated(**changes)
+        if resolved.quantize != self.options.quantize:
+            raise NmtError(f"decoding.quantize is chosen when the model is loaded (this one is "
+                           f"{self.options.quantize!r}); pass it to Translator.load instead.")
+        return resolved
+
+    def _truncate(self, ids: list[int], options: DecodingOptions) -> list[int]:
         """Cap a source at ``decoding.max_source_length`` pieces, with a warning that says so:
         the model never saw longer sentences, and search time grows with the length."""
-        cap = self.config.decoding.max_source_length
+        cap = options.max_source_length
         if len(ids) > cap:
             warnings.warn(f"an input of {len(ids)} pieces was truncated to {cap} "
                           "(decoding.max_source_length); split long texts into sentences.",
@@ -97,23 +126,19 @@ class Translator:
             return ids[:cap]
         return ids
 
-    def _max_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        d = self.config.decoding
-        return (lengths.float() * d.max_length_ratio + d.max_length_offset).long()
-
-    def _batch(self, ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _search(self, ids: list[list[int]], options: DecodingOptions, nbest: int = 1,
+                keep_attention: bool = False):
         lengths = torch.tensor([len(x) for x in ids])
-        return pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device), lengths
-
-    def _search(self, ids: list[list[int]], beam: int, length_penalty: float, **kw):
-        src, lengths = self._batch(ids)
-        d = self.config.decoding
-        if self.shortlist is not None and d.shortlist:
-            kw["vocab"] = self.shortlist.candidates(ids, [self.tgt_tokenizer.eos_id])
+        src = pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device)
+        vocab = None
+        if self.shortlist is not None and options.shortlist:
+            vocab = self.shortlist.candidates(ids, [self.tgt_tokenizer.eos_id])
+        max_lengths = (lengths.float() * options.max_length_ratio + options.max_length_offset).long()
         return beam_search(
-            self.model, src, lengths, beam=beam, bos=self.tgt_tokenizer.bos_id,
-            eos=self.tgt_tokenizer.eos_id, max_lengths=self._max_lengths(lengths),
-            alpha=length_penalty, min_length=d.min_length, no_repeat_ngram=d.no_repeat_ngram, **kw,
+            self.model, src, lengths, beam=max(options.beam, nbest), bos=self.tgt_tokenizer.bos_id,
+            eos=self.tgt_tokenizer.eos_id, max_lengths=max_lengths, alpha=options.length_penalty,
+            min_length=options.min_length, no_repeat_ngram=options.no_repeat_ngram, nbest=nbest,
+            keep_attention=keep_attention, vocab=vocab,
         )
 
     def translate(
@@ -123,18 +148,17 @@ class Translator:
         length_penalty: float | None = None,
         batch_size: int | None = None,
         progress: bool = False,
+        options: DecodingOptions | None = None,
     ) -> list[str]:
-        """One output string per input string, in order; empty input gives empty output."""
-        d = self.config.decoding
-        beam = beam or d.beam
-        length_penalty = d.length_penalty if length_penalty is None else length_penalty
-        batch_size = batch_size or d.batch_size
+        """One output string per input string, in order; empty input gives empty output.
+        ``beam``, ``length_penalty`` and ``batch_size`` change those settings for this call."""
         if isinstance(texts, str):
             raise NmtError("translate() takes a list of strings; wrap a single sentence in [ ].")
-        ids = [self._truncate(x) for x in self.src_tokenizer.encode_batch([t.strip() for t in texts])]
+        opts = self.resolve(options, beam=beam, length_penalty=length_penalty, batch_size=batch_size)
+        ids = [self._truncate(x, opts) for x in self.src_tokenizer.encode_batch([t.strip() for t in texts])]
         outputs = [""] * len(texts)
         todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))
-        batches = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
+        batches = [todo[s : s + opts.batch_size] for s in range(0, len(todo), opts.batch_size)]
         bar = None
         if progress:
             from tqdm import tqdm
@@ -142,7 +166,7 @@ class Translator:
             bar = tqdm(total=len(texts), unit="sent", desc="translating", dynamic_ncols=True)
             bar.update(len(texts) - len(todo))
         for chunk in batches:
-            results = self._search([ids[i] for i in chunk], beam, length_penalty)
+            results = self._search([ids[i] for i in chunk], opts)
             for i, hyps in zip(chunk, results):
                 outputs[i] = self.tgt_tokenizer.decode(hyps[0].tokens) if hyps else ""
             if bar:
@@ -152,17 +176,17 @@ class Translator:
         return outputs
 
     def translate_detailed(
-        self, text: str, beam: int | None = None, length_penalty: float | None = None, nbest: int = 1
+        self, text: str, beam: int | None = None, length_penalty: float | None = None,
+        nbest: int = 1, options: DecodingOptions | None = None,
     ) -> list[Hypothesis]:
-        """The ``nbest`` best translations of one text, with scores and attention matrices."""
-        d = self.config.decoding
-        beam = max(beam or d.beam, nbest)
-        length_penalty = d.length_penalty if length_penalty is None else length_penalty
-        ids = self._truncate(self.src_tokenizer.encode(text.strip()))
+        """The ``nbest`` best translations of one text (the beam widens to at least ``nbest``),
+        with scores and attention matrices."""
+        opts = self.resolve(options, beam=beam, length_penalty=length_penalty)
+        ids = self._truncate(self.src_tokenizer.encode(text.strip()), opts)
         if not ids:
             return []
         src_pieces = self.src_tokenizer.pieces(ids)
-        results = self._search([ids], beam, length_penalty, nbest=nbest, keep_attention=True)[0]
+        results = self._search([ids], opts, nbest=nbest, keep_attention=True)[0]
         hyps = []
         for r in results:
             tgt_pieces = self.tgt_tokenizer.pieces(r.tokens) + ["</s>"]
