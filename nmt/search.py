@@ -6,16 +6,22 @@ With a ``vocab`` (a lexical shortlist, :mod:`nmt.shortlist`) a decoder that supp
 only those target ids; the search then works on positions in ``vocab`` and maps them back.
 Scores are summed log-probabilities divided by the GNMT length penalty
 ``((5 + length) / 6) ** alpha`` (Wu et al. 2016).
+
+The loop in :func:`beam_search` reads as the algorithm: score the next pieces, forbid what
+may not come next, end the hypotheses that chose EOS, carry the best others on, let finished
+sentences leave. Each of those is one function below, over one value (:class:`Beams`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
 from nmt.model import Seq2Seq
+
+NEG_INF = float("-inf")
 
 
 @dataclass
@@ -27,6 +33,43 @@ class SearchResult:
 
 def length_penalty(length: int | Tensor, alpha: float) -> float | Tensor:
     return ((5.0 + length) / 6.0) ** alpha
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The ids the search chooses among: the whole vocabulary (``vocab`` None) or the positions
+    of a shortlist, with EOS and the never-emitted specials as such positions."""
+
+    vocab: Tensor | None
+    eos: int
+    banned: tuple[int, ...]
+
+    def tokens(self, positions: Tensor) -> Tensor:
+        """Positions chosen by the search -> token ids."""
+        return positions if self.vocab is None else self.vocab[positions]
+
+
+@dataclass
+class Beams:
+    """Every live hypothesis, ``k`` rows per live sentence (``rows = sentences x k``)."""
+
+    scores: Tensor  # (sentences, k) summed log-probabilities
+    history: Tensor  # (rows, steps) chosen positions (see Targets)
+    attention: Tensor | None  # (rows, steps, src_len), kept only when asked for
+    prev: Tensor  # (rows,) the last token ids, the decoder's next input
+    alive: Tensor  # (sentences,) each live sentence's index in the batch
+    state: object  # the decoder state, one row per hypothesis
+    memory: object  # the decoder memory: one row per sentence or per hypothesis
+
+    def keep(self, sentences: Tensor, k: int, shared_memory: bool) -> Beams:
+        """Only the sentences at positions ``sentences`` stay in the computation."""
+        rows = (sentences.unsqueeze(1) * k + torch.arange(k, device=sentences.device)).view(-1)
+        return Beams(
+            scores=self.scores[sentences], history=self.history[rows],
+            attention=None if self.attention is None else self.attention[rows],
+            prev=self.prev[rows], alive=self.alive[sentences], state=self.state.select(rows),
+            memory=self.memory.select(sentences if shared_memory else rows),
+        )
 
 
 @torch.inference_mode()
@@ -52,98 +95,119 @@ def beam_search(
 
     ``no_repeat_ngram`` n > 0 forbids any n-gram from appearing twice in a hypothesis.
     """
-    batch, k = src.size(0), beam
-    device = src.device
+    batch, k, device = src.size(0), beam, src.device
     _, memory, state = model.start(src, src_lengths)
-    restrict = getattr(model.decoder, "restrict_vocabulary", None)
-    if vocab is not None and restrict is not None:
-        vocab = vocab.to(device)
-        memory = restrict(memory, vocab)
-        # Specials by their position in the shortlist; pad and BOS are usually not in it.
-        eos = _position(vocab, eos)
-        banned = [p for p in (_position(vocab, pad), _position(vocab, bos)) if p is not None]
-        if eos is None:
-            raise ValueError("a shortlist must contain EOS")
-    else:
-        vocab, banned = None, [pad, bos]
+    targets, memory = _targets(model.decoder, memory, vocab, pad=pad, bos=bos, eos=eos)
     rows = torch.arange(batch, device=device).repeat_interleave(k)
-    state = state.select(rows)
     # A decoder that says so reads one memory row per sentence for all its beams; otherwise
     # every beam gets its own copy.
     shared_memory = getattr(model.decoder, "beams_share_memory", False)
-    if not shared_memory:
-        memory = memory.select(rows)
-
-    scores = torch.full((batch, k), float("-inf"), device=device)
+    scores = torch.full((batch, k), NEG_INF, device=device)
     scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
-    history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
-    attn_history = src.new_zeros(batch * k, 0, src.size(1), dtype=torch.float) if keep_attention else None
-    prev = torch.full((batch * k,), bos, dtype=torch.long, device=device)  # token ids, not positions
-    alive = torch.arange(batch, device=device)  # original sentence index of each active row
+    beams = Beams(
+        scores=scores,
+        history=torch.empty(batch * k, 0, dtype=torch.long, device=device),
+        attention=src.new_zeros(batch * k, 0, src.size(1), dtype=torch.float) if keep_attention else None,
+        prev=torch.full((batch * k,), bos, dtype=torch.long, device=device),
+        alive=torch.arange(batch, device=device),
+        state=state.select(rows),
+        memory=memory if shared_memory else memory.select(rows),
+    )
     max_lengths = max_lengths.to(device)
-    n_finished = torch.zeros(batch, dtype=torch.long, device=device)
     finished: list[list[SearchResult]] = [[] for _ in range(batch)]
+    n_finished = torch.zeros(batch, dtype=torch.long, device=device)
 
     for t in range(int(max_lengths.max())):
-        logp, weights, state = model.decoder.step(prev, state, memory)
-        n, width = alive.numel(), logp.size(-1)
-        logp = logp.view(n, k, width)
-        if banned:
-            logp[:, :, banned] = float("-inf")  # never emitted, whatever the model says
-        if t < min_length:
-            logp[:, :, eos] = float("-inf")
-        if no_repeat_ngram and t >= no_repeat_ngram:
-            logp = logp.masked_fill(_repeats(history, no_repeat_ngram, width).view(n, k, width),
-                                    float("-inf"))
-        at_cap = t + 1 >= max_lengths[alive]
-        if at_cap.any():  # out of room: the only continuation left is EOS
-            logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(width, eos, device), float("-inf"))
-
-        cand = (scores.unsqueeze(2) + logp).view(n, k * width)
-        top_scores, top_index = cand.topk(min(2 * k, k * width), dim=1)
-        top_beam, top_token = top_index // width, top_index % width
-        is_eos = top_token == eos
-
-        # EOS among the k best candidates ends a hypothesis.
-        ends = is_eos.clone()
-        ends[:, k:] = False
-        ends &= top_scores > float("-inf")
-        if ends.any():
-            sent, slot = ends.nonzero(as_tuple=True)
-            src_rows = sent * k + top_beam[sent, slot]
-            final = top_scores[sent, slot] / length_penalty(t + 1, alpha)
-            tokens = (history[src_rows] if vocab is None else vocab[history[src_rows]]).tolist()
-            attn = None
-            if keep_attention:
-                attn = torch.cat([attn_history[src_rows], weights[src_rows].unsqueeze(1)], 1)
-            for m, (s, sc) in enumerate(zip(alive[sent].tolist(), final.tolist())):
-                finished[s].append(SearchResult(tokens[m], sc, attn[m] if attn is not None else None))
-            n_finished.index_add_(0, alive[sent], torch.ones_like(sent))
-
-        # The k best candidates that did not end carry on.
-        cont_scores, order = top_scores.masked_fill(is_eos, float("-inf")).topk(k, dim=1)
-        sel_beam, sel_token = top_beam.gather(1, order), top_token.gather(1, order)
-        sel_rows = (torch.arange(n, device=device).unsqueeze(1) * k + sel_beam).view(-1)
-        history = torch.cat([history[sel_rows], sel_token.view(-1, 1)], dim=1)
-        if keep_attention:
-            attn_history = torch.cat([attn_history[sel_rows], weights[sel_rows].unsqueeze(1)], 1)
-        state, scores, prev = state.select(sel_rows), cont_scores, sel_token.view(-1)
-        if vocab is not None:
-            prev = vocab[prev]
-
-        done = (n_finished[alive] >= k) | (cont_scores[:, 0] == float("-inf"))
+        logp, weights, state = model.decoder.step(beams.prev, beams.state, beams.memory)
+        beams.state = state
+        logp = logp.view(beams.alive.numel(), k, -1)
+        logp = _forbid(logp, t, beams, targets, max_lengths, min_length, no_repeat_ngram)
+        cand = (beams.scores.unsqueeze(2) + logp).flatten(1)
+        top_scores, top_index = cand.topk(min(2 * k, cand.size(1)), dim=1)
+        top_beam, top_pos = top_index // logp.size(-1), top_index % logp.size(-1)
+        _finish(top_scores, top_beam, top_pos, t, weights, beams, targets, alpha, k,
+                finished, n_finished)
+        beams = _carry_on(top_scores, top_beam, top_pos, weights, beams, targets, k)
+        done = (n_finished[beams.alive] >= k) | (beams.scores[:, 0] == NEG_INF)
         if done.all():
             break
         if done.any():  # finished sentences leave the batch
-            keep = (~done).nonzero().squeeze(1)
-            keep_rows = (keep.unsqueeze(1) * k + torch.arange(k, device=device)).view(-1)
-            alive, scores, prev = alive[keep], scores[keep], prev[keep_rows]
-            history, state = history[keep_rows], state.select(keep_rows)
-            memory = memory.select(keep if shared_memory else keep_rows)
-            if keep_attention:
-                attn_history = attn_history[keep_rows]
+            beams = beams.keep((~done).nonzero().squeeze(1), k, shared_memory)
 
     return [sorted(hyps, key=lambda h: -h.score)[:nbest] for hyps in finished]
+
+
+def _targets(decoder, memory, vocab: Tensor | None, *, pad: int, bos: int, eos: int):
+    """Restrict the decoder to ``vocab`` when it can be (once per batch), and say which
+    positions the specials have; without a shortlist the positions are the token ids."""
+    restrict = getattr(decoder, "restrict_vocabulary", None)
+    if vocab is None or restrict is None:
+        return Targets(None, eos, (pad, bos)), memory
+    vocab = vocab.to(memory.mask.device)
+    eos_position = _position(vocab, eos)
+    if eos_position is None:
+        raise ValueError("a shortlist must contain EOS")
+    # pad and BOS are usually not in a shortlist: nothing to ban then.
+    banned = tuple(p for p in (_position(vocab, pad), _position(vocab, bos)) if p is not None)
+    return Targets(vocab, eos_position, banned), restrict(memory, vocab)
+
+
+def _forbid(logp: Tensor, t: int, beams: Beams, targets: Targets, max_lengths: Tensor,
+            min_length: int, no_repeat_ngram: int) -> Tensor:
+    """logp (sentences, k, width) at step ``t`` -> the same with -inf wherever the next piece
+    may not be: a special, EOS before ``min_length``, a repeated n-gram, anything but EOS at
+    a sentence's length cap."""
+    n, k, width = logp.shape
+    if targets.banned:
+        logp[:, :, list(targets.banned)] = NEG_INF  # never emitted, whatever the model says
+    if t < min_length:
+        logp[:, :, targets.eos] = NEG_INF
+    if no_repeat_ngram and t >= no_repeat_ngram:
+        logp = logp.masked_fill(_repeats(beams.history, no_repeat_ngram, width).view(n, k, width),
+                                NEG_INF)
+    at_cap = t + 1 >= max_lengths[beams.alive]
+    if at_cap.any():  # out of room: the only continuation left is EOS
+        logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(width, targets.eos, logp.device), NEG_INF)
+    return logp
+
+
+def _finish(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, t: int, weights: Tensor,
+            beams: Beams, targets: Targets, alpha: float, k: int,
+            finished: list[list[SearchResult]], n_finished: Tensor) -> None:
+    """Record the hypotheses that chose EOS among the ``k`` best candidates (top_* are
+    (sentences, 2k), best first), length-normalised, under their sentence."""
+    ends = top_pos == targets.eos
+    ends[:, k:] = False
+    ends &= top_scores > NEG_INF
+    if not ends.any():
+        return
+    sent, slot = ends.nonzero(as_tuple=True)
+    rows = sent * k + top_beam[sent, slot]
+    final = top_scores[sent, slot] / length_penalty(t + 1, alpha)
+    tokens = targets.tokens(beams.history[rows]).tolist()
+    attention = None
+    if beams.attention is not None:
+        attention = torch.cat([beams.attention[rows], weights[rows].unsqueeze(1)], 1)
+    for m, (s, score) in enumerate(zip(beams.alive[sent].tolist(), final.tolist())):
+        finished[s].append(SearchResult(tokens[m], score, attention[m] if attention is not None else None))
+    n_finished.index_add_(0, beams.alive[sent], torch.ones_like(sent))
+
+
+def _carry_on(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, weights: Tensor,
+              beams: Beams, targets: Targets, k: int) -> Beams:
+    """The ``k`` best candidates that did not end become the next step's beams."""
+    scores, order = top_scores.masked_fill(top_pos == targets.eos, NEG_INF).topk(k, dim=1)
+    chosen_beam, chosen = top_beam.gather(1, order), top_pos.gather(1, order)
+    n = chosen.size(0)
+    rows = (torch.arange(n, device=chosen.device).unsqueeze(1) * k + chosen_beam).view(-1)
+    attention = beams.attention
+    if attention is not None:
+        attention = torch.cat([attention[rows], weights[rows].unsqueeze(1)], 1)
+    return replace(
+        beams, scores=scores, attention=attention, state=beams.state.select(rows),
+        history=torch.cat([beams.history[rows], chosen.view(-1, 1)], dim=1),
+        prev=targets.tokens(chosen.view(-1)),
+    )
 
 
 def _repeats(history: Tensor, n: int, vocab: int) -> Tensor:
