@@ -1,10 +1,13 @@
-"""Read and write line-aligned text files exactly as the ``sacrebleu`` command line does.
+"""Read and write line-aligned text files for scoring.
 
-Scores are only comparable across tools when every tool sees the same strings, so reading
-follows sacrebleu's CLI to the letter: UTF-8, lines split on ``\\n`` only (never on ``\\r``,
-U+2028, U+0085 or form feed, which ``str.splitlines`` would split on), and each line
-``rstrip()``-ed, which also drops the ``\\r`` of a ``\\r\\n`` ending. A UTF-8 byte-order mark
-is kept, as sacrebleu keeps it. Files ending in ``.gz`` are decompressed, as sacrebleu does.
+Lines are split by nmt's one rule (``nmt.textio``): they end at ``\\n``, ``\\r\\n`` or ``\\r``,
+never at U+2028, U+0085 or form feed, a leading byte-order mark is dropped, and the last line
+needs no line end; so a file has the same number of lines here as in ``nmt translate``, the web
+UI and the corpus loader. Each line is then ``rstrip()``-ed, as sacrebleu's command line does,
+so scores equal that command's on the same files. The two differ only on files sacrebleu would
+misread: a lone ``\\r`` (old Mac line ends) is a line end here, one line there, and a BOM is
+dropped here, kept as part of the first word there. Files ending in ``.gz`` are decompressed,
+as sacrebleu does.
 """
 
 from __future__ import annotations
@@ -15,30 +18,20 @@ from pathlib import Path
 from typing import Iterable
 
 from nmt.errors import NmtError
+from nmt.textio import decode_lines
 
 __all__ = ["read_lines", "write_lines"]
 
-# Byte-order marks of encodings people often save text in by accident (Windows editors).
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
 
 def read_lines(path: str | Path) -> list[str]:
-    """One string per line of a UTF-8 text file, cleaned the way sacrebleu's CLI cleans it.
+    """One string per line of a UTF-8 text file, each ``rstrip()``-ed as sacrebleu's CLI does.
 
     Raises NmtError, naming the file (and the line for bad bytes), when the file cannot be
     read as UTF-8 text, so a wrong path or a Latin-1 file stops the run with a fix to apply
     instead of a traceback or a silently different score.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise NmtError(_decode_message(path, data, err)) from None
-    lines = text.split("\n")
-    if lines[-1] == "":
-        # The terminator of the last line (or an empty file) makes no extra line.
-        lines.pop()
+    lines = decode_lines(_read_bytes(path), str(path))
     return [line.rstrip() for line in lines]
 
 
@@ -98,16 +91,3 @@ def _read_bytes(path: Path) -> bytes:
     except OSError as err:
         raise NmtError(f"cannot read {path}: {err.strerror or err}") from None
 
-
-def _decode_message(path: Path, data: bytes, err: UnicodeDecodeError) -> str:
-    """Point at the first bad byte by line and column, and say how to convert the file."""
-    line_start = data.rfind(b"\n", 0, err.start) + 1
-    line = data.count(b"\n", 0, err.start) + 1
-    column = err.start - line_start + 1
-    bad = data[err.start : err.start + 1].hex()
-    source = "UTF-16" if data.startswith(_UTF16_BOMS) else "LATIN1"
-    return (
-        f"{path}: line {line} is not valid UTF-8 (byte 0x{bad} at byte {column} of the line). "
-        f"nmt reads UTF-8 only; convert the file, e.g. "
-        f"`iconv -f {source} -t UTF-8 {path} > {path}.utf8` (use the file's real encoding)"
-    )

@@ -29,6 +29,8 @@ __all__ = ["LINE_END", "NotUtf8Error", "decode_lines", "read_lines", "split_line
 # The only line ends; \r\n comes first so that it is one end, not two.
 LINE_END = re.compile(r"\r\n|\r|\n")
 _BOM = "\ufeff"
+# Byte-order marks of UTF-16, which Windows editors save text in by accident.
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 class NotUtf8Error(NmtError):
@@ -38,12 +40,12 @@ class NotUtf8Error(NmtError):
     the attributes; the line number is the one this module's rule gives.
     """
 
-    def __init__(self, name: str, line: int, column: int, byte: int) -> None:
+    def __init__(self, name: str, line: int, column: int, byte: int, guess: str = "LATIN1") -> None:
         self.name, self.line, self.column, self.byte = name, line, column, byte
         super().__init__(
             f"{name}: line {line} is not valid UTF-8 (byte 0x{byte:02x} at byte {column} of the "
             f"line). nmt reads UTF-8 only; convert the file, e.g. "
-            f"`iconv -f LATIN1 -t UTF-8 {name} > {name}.utf8` (use the file's real encoding)."
+            f"`iconv -f {guess} -t UTF-8 {name} > {name}.utf8` (use the file's real encoding)."
         )
 
 
@@ -87,4 +89,5 @@ def _not_utf8(data: bytes, start: int, name: str) -> NotUtf8Error:
     ends = list(LINE_END.finditer(before))
     # A \r just before the bad byte might be the first half of a \r\n; either way a line ended.
     line_start = len(before[: ends[-1].end()].encode("utf-8")) if ends else 0
-    return NotUtf8Error(name, len(ends) + 1, start - line_start + 1, data[start])
+    guess = "UTF-16" if data.startswith(_UTF16_BOMS) else "LATIN1"
+    return NotUtf8Error(name, len(ends) + 1, start - line_start + 1, data[start], guess)

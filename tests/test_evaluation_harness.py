@@ -18,7 +18,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
-from test_evaluate import CASES, REPO, Case, evaluate, lines_of, run_nmt
+from test_evaluate import CASES, REPO, Case, evaluate, lines_of, run_nmt, without_stray_cr
 
 from nmt.errors import NmtError
 from nmt.evaluation import suites
@@ -514,7 +514,8 @@ def test_report_directory_is_not_overwritten(systems: dict[str, Path], data_dir:
 
 def test_sentence_file_survives_unicode_line_breaks(data_dir: Path, tmp_path: Path) -> None:
     # U+2028 and U+0085 inside a sentence must not split a JSONL record for splitlines().
-    hyp, ref = data_dir / "eval" / "unicode.hyp", data_dir / "eval" / "unicode.ref"
+    hyp = without_stray_cr(data_dir / "eval" / "unicode.hyp", tmp_path)
+    ref = data_dir / "eval" / "unicode.ref"
     evaluate(["--hyp", hyp, "--ref", ref, "--report", tmp_path / "r"])
     records = (tmp_path / "r" / "sentences.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(r)["hypothesis"] for r in records] == read_lines(hyp)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from nmt.errors import NmtError
+from nmt.textio import NotUtf8Error, decode_lines
 from nmt.ui import limits
 
 # Generous: a download link must outlive the time a user takes to click it.
@@ -41,8 +42,7 @@ def read_lines(path: str | os.PathLike[str], name: str | None = None) -> list[st
             f"{limits.human_bytes(limits.MAX_UPLOAD_BYTES)}. Split it into smaller files."
         )
     data = path.read_bytes()[: limits.MAX_UPLOAD_BYTES + 1]
-    text = _decode(data, name)
-    lines = text.splitlines()
+    lines = _decode(data, name)
     if len(lines) > limits.MAX_FILE_LINES:
         raise NmtError(
             f"{name} has {len(lines):,} lines; the limit is {limits.MAX_FILE_LINES:,}. "
@@ -57,25 +57,23 @@ def read_lines(path: str | os.PathLike[str], name: str | None = None) -> list[st
     return lines
 
 
-def _decode(data: bytes, name: str) -> str:
-    """UTF-8 (a byte-order mark is allowed) or an error naming the first bad line."""
+def _decode(data: bytes, name: str) -> list[str]:
+    """The lines by nmt's one rule (``nmt.textio``), as ``nmt translate`` would read the file,
+    or an error naming the first bad line, worded for someone uploading in a browser."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        offset = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
-        line = data[:offset].count(b"\n") + 1
-        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        lines = decode_lines(data, name)
+    except NotUtf8Error as exc:
         raise NmtError(
-            f"{name} is not UTF-8 text: line {line}, byte {column} (0x{data[offset]:02x}) "
+            f"{name} is not UTF-8 text: line {exc.line}, byte {exc.column} (0x{exc.byte:02x}) "
             "cannot be decoded. Save the file as UTF-8 and upload it again."
         ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise NmtError(
-            f"{name} looks like a binary file (a NUL character on line {line}); "
-            "upload plain text, one sentence per line."
-        )
-    return text
+    for number, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise NmtError(
+                f"{name} looks like a binary file (a NUL character on line {number}); "
+                "upload plain text, one sentence per line."
+            )
+    return lines
 
 
 def output_name(upload_name: str, tgt_lang: str) -> str:

@@ -1,9 +1,12 @@
 """Parallel text in, two aligned lists of sentences out, whatever the on-disk form.
 
-Every form goes through the ``datasets`` library so that Hub datasets and local files behave
-alike, but the bytes are checked here first: datasets' own errors for a bad byte or a
-missing column are long tracebacks that don't name the line, and a silently dropped line in
-one of two plain-text files would misalign every sentence after it.
+Every local file is first read by nmt's one line rule (``nmt.textio``: lines end at ``\\n``,
+``\\r\\n`` or ``\\r``, a BOM is dropped), so a file has as many lines for training as for
+``nmt translate`` or ``nmt evaluate``, and a bad byte is an error naming the line. Plain-text
+line files (PREFIX.SRC / PREFIX.TGT) are then used as read; tables (.tsv, .jsonl) and Hub
+datasets go through the ``datasets`` library, tables as a copy with ``\\n`` line ends so that
+it sees the same rows, with checks here first: datasets' own errors for a bad row or a missing
+column are long tracebacks that don't name the line.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nmt.errors import NmtError
+from nmt.textio import decode_lines
 
 if TYPE_CHECKING:
     from nmt.config import DataConfig
@@ -104,31 +108,12 @@ def resolve_corpus(name: str) -> tuple[Path, str, str]:
 # Byte-level checks and normalisation
 
 
-def _decode(path: Path) -> tuple[str, bool]:
-    """The file's text with ``\\n`` line ends, and whether that differs from its bytes.
-
-    Non-UTF-8 bytes are an error naming the line, found here because datasets would only say
-    which byte offset of which internal buffer failed.
-    """
+def _read_lines(path: Path) -> tuple[list[str], bool]:
+    """The file's lines by nmt's line rule, and whether its bytes hold anything but ``\\n``
+    line ends (a ``\\r`` or a BOM), in which case datasets must be given a normalised copy."""
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise NmtError(
-            f"{path}: line {line} is not valid UTF-8 (byte {data[exc.start]:#04x}). "
-            "Re-save the file as UTF-8, e.g. iconv -f latin1 -t utf-8."
-        ) from None
-    if "\r" not in text and not text.startswith("\ufeff"):
-        return text, False
-    text = text.removeprefix("\ufeff")  # a BOM from Windows editors is not part of the text
-    # Windows line ends are fine; a lone \r (which Python would also treat as a line break,
-    # shifting every later line) is taken as a space so that only \n separates lines.
-    return text.replace("\r\n", "\n").replace("\r", " "), True
-
-
-def _count_lines(text: str) -> int:
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    lines = decode_lines(data, str(path))
+    return lines, b"\r" in data or data.startswith(b"\xef\xbb\xbf")
 
 
 @contextmanager
@@ -141,15 +126,16 @@ def _scratch() -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _clean_copy(path: Path, scratch: Path) -> tuple[Path, str]:
-    """Check ``path`` and return a file datasets can read as-is (a normalised copy if needed)."""
-    text, changed = _decode(path)
+def _clean_copy(path: Path, scratch: Path) -> tuple[Path, list[str]]:
+    """Check ``path`` and return its lines and a file datasets can read as-is: the file itself,
+    or a copy with ``\\n`` line ends, so datasets sees the rows nmt's line rule sees."""
+    lines, changed = _read_lines(path)
     if not changed:
-        return path, text
+        return path, lines
     copy = scratch / "input" / path.name
     copy.parent.mkdir(parents=True, exist_ok=True)
-    copy.write_text(text, encoding="utf-8", newline="\n")
-    return copy, text
+    copy.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="\n")
+    return copy, lines
 
 
 @contextmanager
@@ -180,10 +166,10 @@ def _load_tsv(path: Path) -> ParallelData:
     import csv
 
     with _scratch() as scratch, _quiet_datasets() as datasets:
-        clean, text = _clean_copy(path, scratch)
-        if not text.strip():
+        clean, lines = _clean_copy(path, scratch)
+        if not "".join(lines).strip():
             return ParallelData([], [])
-        for n, line in enumerate(text.split("\n"), start=1):
+        for n, line in enumerate(lines, start=1):
             if line and line.count("\t") != 1:
                 raise NmtError(
                     f"{path}: line {n} has {line.count(chr(9)) + 1} tab-separated columns, "
@@ -201,8 +187,8 @@ def _load_tsv(path: Path) -> ParallelData:
 
 def _load_json(path: Path, src_lang: str, tgt_lang: str) -> ParallelData:
     with _scratch() as scratch, _quiet_datasets() as datasets:
-        clean, text = _clean_copy(path, scratch)
-        if not text.strip():
+        clean, lines = _clean_copy(path, scratch)
+        if not "".join(lines).strip():
             return ParallelData([], [])
         try:
             ds = datasets.load_dataset(
@@ -211,19 +197,19 @@ def _load_json(path: Path, src_lang: str, tgt_lang: str) -> ParallelData:
             )
         except datasets.exceptions.DatasetGenerationError as exc:
             raise NmtError(
-                f"{path}: {_json_problem(text) or exc.__cause__ or exc}. Expected one object per "
+                f"{path}: {_json_problem(lines) or exc.__cause__ or exc}. Expected one object per "
                 f'line, e.g. {{"{src_lang}": "...", "{tgt_lang}": "..."}}.'
             ) from None
         return _columns(ds, str(path), src_lang, tgt_lang)
 
 
-def _json_problem(text: str) -> str | None:
+def _json_problem(lines: list[str]) -> str | None:
     """The first line that is not JSON, as "line N: why"; pyarrow only gives a 0-based row."""
     import json
 
-    if text.lstrip().startswith("["):  # a JSON array spread over lines: no per-line answer
+    if "".join(lines).lstrip().startswith("["):  # a JSON array over lines: no per-line answer
         return None
-    for n, line in enumerate(text.split("\n"), start=1):
+    for n, line in enumerate(lines, start=1):
         if line.strip():
             try:
                 json.loads(line)
@@ -234,33 +220,14 @@ def _json_problem(text: str) -> str | None:
 
 def _load_prefix(prefix: str, src_lang: str, tgt_lang: str) -> ParallelData:
     src_path, tgt_path = Path(f"{prefix}.{src_lang}"), Path(f"{prefix}.{tgt_lang}")
-    with _scratch() as scratch, _quiet_datasets() as datasets:
-        sides = []
-        for path in (src_path, tgt_path):
-            clean, text = _clean_copy(path, scratch)
-            sides.append((clean, _count_lines(text)))
-        (_, n_src), (_, n_tgt) = sides
-        if n_src != n_tgt:
-            raise NmtError(
-                f"{src_path} has {n_src} lines but {tgt_path} has {n_tgt}: the two files must be "
-                "line-aligned (line i of one translates line i of the other)."
-            )
-        if n_src == 0:
-            return ParallelData([], [])
-        columns = []
-        for clean, n in sides:
-            # The text builder keeps empty lines, so line i stays line i on both sides.
-            ds = datasets.load_dataset(
-                "text", data_files=str(clean), split="train", keep_in_memory=True,
-                cache_dir=str(scratch / clean.name),
-            )
-            lines = _col(ds, "text")
-            if len(lines) != n:  # would mean a line-splitting rule we don't know about
-                raise NmtError(
-                    f"{clean}: read {len(lines)} lines, expected {n}; please report this."
-                )
-            columns.append(lines)
-        return ParallelData(*columns)
+    # Read as they are: one sentence per line, empty lines kept so line i stays line i.
+    src, tgt = (_read_lines(path)[0] for path in (src_path, tgt_path))
+    if len(src) != len(tgt):
+        raise NmtError(
+            f"{src_path} has {len(src)} lines but {tgt_path} has {len(tgt)}: the two files must "
+            "be line-aligned (line i of one translates line i of the other)."
+        )
+    return ParallelData(src, tgt)
 
 
 def _parse_hf(rest: str) -> tuple[str, str | None]:
@@ -370,9 +337,7 @@ def load_references(spec: str, tgt_lang: str, expected: int) -> list[list[str]]:
     refs = []
     i = 1
     while (path := Path(f"{spec}.{tgt_lang}.ref{i}")).is_file():
-        lines = _decode(path)[0].split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
+        lines = _read_lines(path)[0]
         if len(lines) != expected:
             raise NmtError(f"{path} has {len(lines)} lines but the test set has {expected}.")
         refs.append(lines)
