@@ -43,12 +43,12 @@ def main() -> None:
                "build_seconds": time.perf_counter() - start, "training_pairs": len(pairs)}
     verses = splits.test.src[: args.sentences]
     for use in (False, True):
-        translator.config.decoding.shortlist = use
-        translator.translate(verses[:2], beam=5)  # warm-up
+        options = translator.resolve(shortlist=use, beam=5)
+        translator.translate(verses[:2], options=options)  # warm-up
         times = []
         for verse in verses:
             start = time.perf_counter()
-            translator.translate([verse], beam=5)
+            translator.translate([verse], options=options)
             times.append(time.perf_counter() - start)
         results["shortlist" if use else "whole_vocabulary"] = {
             "sentences": len(verses), "median_ms": 1000 * statistics.median(times),

@@ -132,9 +132,10 @@ def main() -> None:
         run["training"]["fraction_of_fp32_peak"] = achieved / run["gemm_gflops_fp32"]
         run["training"]["fp32_limit_tokens_per_s"] = run["gemm_gflops_fp32"] * 1e9 / flops
         for quantize in ("none", "int8"):
-            translator = Translator.load(args.model, quantize=quantize)
-            for shortlist in (False, True) if translator.shortlist is not None else (False,):
-                translator.config.decoding.shortlist = shortlist
+            has_shortlist = Translator.load(args.model).shortlist is not None
+            for shortlist in (False, True) if has_shortlist else (False,):
+                translator = Translator.load(args.model, quantize=quantize,
+                                             overrides=[f"decoding.shortlist={shortlist}"])
                 for beam in (1, 5):
                     key = f"decode_{quantize}{'_shortlist' if shortlist else ''}_beam{beam}"
                     run[key] = measure_decoding(translator, test, beam)
