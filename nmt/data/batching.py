@@ -7,7 +7,7 @@ shuffled; the order depends only on the seed and the epoch, so a run is repeatab
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -73,11 +73,3 @@ def collate(pairs: Sequence[tuple[list[int], list[int]]], pad: int, bos: int, eo
     lengths = torch.tensor([len(s) for s, _ in pairs])
     return Batch(src, lengths, tgt_in, tgt_out, int(sum(len(t) + 1 for _, t in pairs)))
 
-
-def batches(
-    examples: Sequence[tuple[list[int], list[int]]], batch_tokens: int, seed: int, epoch: int,
-    pad: int, bos: int, eos: int,
-) -> Iterator[Batch]:
-    lengths = [(len(s), len(t)) for s, t in examples]
-    for group in bucket(lengths, batch_tokens, seed, epoch):
-        yield collate([examples[i] for i in group], pad, bos, eos)
