@@ -17,7 +17,7 @@ from conftest import tiny_config
 
 from safetensors.torch import load_file
 
-from nmt import NmtError, Translator, checkpoint
+from nmt import DISTRIBUTION, NmtError, Translator, checkpoint
 
 SENTENCES = ["And Jesus said unto them, Follow me.", "", "The kingdom of heaven is at hand."]
 
@@ -35,7 +35,8 @@ def test_training_run_is_a_model_directory(tiny_model):
     assert {"config.yaml", "model.safetensors", "nmt.json", "src_tokenizer.json",
             "tgt_tokenizer.json", "metrics.jsonl"} <= names
     meta = json.loads((tiny_model / "nmt.json").read_text())
-    assert meta["components"]["cell"] == {"name": "lstm", "distribution": "nmt", "version": meta["nmt_version"]}
+    assert meta["components"]["cell"] == {"name": "lstm", "distribution": DISTRIBUTION,
+                                          "version": meta["nmt_version"]}
     records = [json.loads(line) for line in (tiny_model / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in records if r["event"] == "train"]
     assert losses[-1] < losses[0] - 0.5, losses  # it learns
