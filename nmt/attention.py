@@ -11,6 +11,8 @@ query (batch, query_size); context (batch, key_size); weights (batch, src_len).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
@@ -84,12 +86,24 @@ class GeneralAttention(_Attention):
 class BahdanauAttention(_Attention):
     """Bahdanau et al. (2015), eq. 6 / appendix A.1.2: e = v^T tanh(W q + U h_s).
 
-    U h_s is computed once per sentence in ``precompute``.
+    U h_s is computed once per sentence in ``precompute``. W and U project to
+    ``attention_size`` (``model.attention_options: {attention_size: N}``); by default the
+    decoder's hidden size, as the paper's n' = n and as every model trained before the option.
     """
 
-    def __init__(self, query_size: int, key_size: int, attention_size: int | None = None) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        attention_size: int | None = None  # None: the query (decoder hidden) size
+
+        def __post_init__(self) -> None:
+            if self.attention_size is not None and self.attention_size < 1:
+                from nmt.errors import NmtError
+
+                raise NmtError(f"bahdanau attention_size must be at least 1, got {self.attention_size}.")
+
+    def __init__(self, query_size: int, key_size: int, options: Options | None = None) -> None:
         super().__init__(query_size, key_size)
-        size = attention_size or query_size
+        size = (options or self.Options()).attention_size or query_size
         self.key_proj = nn.Linear(key_size, size, bias=False)
         self.query_proj = nn.Linear(query_size, size, bias=False)
         self.energy = nn.Linear(size, 1, bias=False)

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-State = tuple[Tensor, ...]
+from nmt.contract import State
+
+__all__ = ["GRUCell", "LSTMCell", "RNNCell", "State"]
 
 
 class _GatedCell(nn.Module):

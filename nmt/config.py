@@ -66,7 +66,14 @@ class ModelConfig:
     embedding_dropout: float | None = None  # None: same as dropout
     tie_output: bool = False  # target embeddings double as the output layer
     share_embeddings: bool = False  # one embedding table for source and target (joint vocab)
-    init_range: float = 0.1
+    # None: uniform in +-0.1 for every component except those that own their init (owns_init);
+    # a number: uniform in +-init_range for every parameter; 0: each component's own init.
+    init_range: float | None = None
+    # Each component's own options (its Options dataclass), e.g. attention_options: {window: 5}.
+    cell_options: dict = field(default_factory=dict)
+    encoder_options: dict = field(default_factory=dict)
+    decoder_options: dict = field(default_factory=dict)
+    attention_options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -252,6 +259,8 @@ def _coerce(path: str, value: Any, hint: Any) -> Any:
             return float(value)
         if option is str and isinstance(value, str):
             return value
+        if option is dict and isinstance(value, dict):  # checked later, by its owner
+            return dict(value)
     wanted = " or ".join(o.__name__ for o in options if o is not type(None))
     raise NmtError(f"config key '{path}' must be {wanted}, got {value!r} ({type(value).__name__}).")
 

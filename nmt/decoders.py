@@ -9,50 +9,22 @@ feeds the output layer. Everything per sentence (projected keys) is computed onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
 
-from nmt.cells import State
-from nmt.encoders import EncoderOutput
+from nmt.contract import BatchedAttention, DecoderState, EncoderOutput, Memory, supports
 from nmt.recurrent import RecurrentStack
 
-
-@dataclass
-class Memory:
-    """Encoder states prepared for attention. keys (batch, src_len, key_size), mask (batch, src_len)."""
-
-    keys: Tensor
-    cache: Tensor
-    mask: Tensor
-    # A shortlist's rows of the output layer (see restrict_vocabulary); None: the whole vocabulary.
-    output_weight: Tensor | None = None
-    output_bias: Tensor | None = None
-
-    def select(self, index: Tensor) -> Memory:
-        """Keep or repeat rows of the batch (beam expansion, finished sentences leaving)."""
-        return replace(self, keys=self.keys.index_select(0, index),
-                       cache=self.cache.index_select(0, index), mask=self.mask.index_select(0, index))
-
-
-@dataclass
-class DecoderState:
-    """The recurrent state (each part (layers, batch, hidden)) and the last attentional vector."""
-
-    rnn: State
-    feed: Tensor
-
-    def select(self, index: Tensor) -> DecoderState:
-        """Reorder rows, e.g. to follow the beams that survived a search step."""
-        return replace(
-            self,
-            rnn=tuple(part.index_select(1, index) for part in self.rnn),
-            feed=self.feed.index_select(0, index),
-        )
+__all__ = ["AttentionalRNNDecoder", "DecoderState", "Memory"]
 
 
 class AttentionalRNNDecoder(nn.Module):
+    """An :class:`nmt.contract.Decoder` that also offers both decoder capabilities:
+    :class:`~nmt.contract.RestrictableDecoder` and :class:`~nmt.contract.BeamSharingDecoder`."""
+
     contract = 1
     beams_share_memory = True  # step() accepts sentences x beam rows against per-sentence memory
 
@@ -63,8 +35,8 @@ class AttentionalRNNDecoder(nn.Module):
         hidden_size: int,
         num_layers: int,
         dropout: float,
-        cell: type[nn.Module],
-        attention: type[nn.Module],
+        cell: Callable[[int, int], nn.Module],
+        attention: Callable[[int, int], nn.Module],
         encoder_output_size: int,
         encoder_summary_size: int,
         input_feeding: bool = True,
@@ -163,9 +135,8 @@ class AttentionalRNNDecoder(nn.Module):
         return context.flatten(0, 1), weights.flatten(0, 1)
 
     def _attend_all(self, queries: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
-        attend_all = getattr(self.attention, "attend_all", None)
-        if attend_all is not None:
-            return attend_all(queries, memory.keys, memory.cache, memory.mask)
+        if supports(self.attention, BatchedAttention):
+            return self.attention.attend_all(queries, memory.keys, memory.cache, memory.mask)
         # A plugin attention with only the per-step contract: one query at a time.
         steps = [self.attention(q, memory.keys, memory.cache, memory.mask) for q in queries.unbind(1)]
         return torch.stack([c for c, _ in steps], dim=1), torch.stack([w for _, w in steps], dim=1)

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from nmt.cells import State
+from nmt.contract import EncoderOutput, State
 from nmt.recurrent import RecurrentStack
 
-
-@dataclass
-class EncoderOutput:
-    """What every encoder hands to a decoder.
-
-    states: (batch, src_len, output_size), zero at padding; mask: (batch, src_len), True at real
-    tokens; summary: (batch, summary_size), a fixed-size view of the sentence for the decoder's
-    initial state.
-    """
-
-    states: Tensor
-    mask: Tensor
-    summary: Tensor
+__all__ = ["EncoderOutput", "RNNEncoder"]
 
 
 class RNNEncoder(nn.Module):
@@ -37,7 +25,7 @@ class RNNEncoder(nn.Module):
         num_layers: int,
         bidirectional: bool,
         dropout: float,
-        cell: type[nn.Module],
+        cell: Callable[[int, int], nn.Module],
         embedding_dropout: float | None = None,
         padding_idx: int = 0,
     ) -> None:

@@ -7,15 +7,18 @@ same outputs for the same weights (tests hold the two to each other).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from nmt.cells import State
+from nmt.contract import FusedCell, State, supports
 
 
 class RecurrentStack(nn.Module):
-    """``layers`` x ``directions`` cells of one class.
+    """``layers`` x ``directions`` cells of one class, built as ``cell(input_size, hidden_size)``
+    (a cell class, or one with its options bound).
 
     State layout (shared by the fused and the generic path): a tuple with one tensor per state
     component, each ``(layers * directions, batch, hidden)``, ordered layer-major as in
@@ -24,7 +27,7 @@ class RecurrentStack(nn.Module):
 
     def __init__(
         self,
-        cell_class: type[nn.Module],
+        cell: Callable[[int, int], nn.Module],
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
@@ -38,13 +41,14 @@ class RecurrentStack(nn.Module):
         self.dropout = dropout
         self.layers = nn.ModuleList(
             nn.ModuleList(
-                cell_class(input_size if i == 0 else hidden_size * self.directions, hidden_size)
+                cell(input_size if i == 0 else hidden_size * self.directions, hidden_size)
                 for _ in range(self.directions)
             )
             for i in range(num_layers)
         )
-        # The generic loop can be forced (tests compare it against the fused kernel).
-        self.use_fused = callable(getattr(cell_class, "fused_sequence", None))
+        # The generic loop can be forced (tests compare it against the fused kernel). The built
+        # cell's class, not ``cell``: a class with options bound (a partial) has no attributes.
+        self.use_fused = supports(type(self.layers[0][0]), FusedCell)
 
     @property
     def output_size(self) -> int:

@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import difflib
 import functools
-import traceback
 from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from nmt import kinds
 from nmt.errors import NmtError
+from nmt.kinds import KINDS
 
-GROUPS = {
-    "cells": "nmt.cells",
-    "encoders": "nmt.encoders",
-    "decoders": "nmt.decoders",
-    "attention": "nmt.attention",
-    "tokenizers": "nmt.tokenizers",
-}
-
-
-# The role a component plays in a model (as recorded in checkpoints) -> its group.
-ROLES = {"cell": "cells", "encoder": "encoders", "decoder": "decoders",
-         "attention": "attention", "tokenizer": "tokenizers"}
+# Derived from the one table of kinds (nmt.kinds), for code written against these names.
+GROUPS = {k.name: k.group for k in KINDS.values()}
+# The role a component plays in a model (as recorded in checkpoints) -> its kind.
+ROLES = {k.role: k.name for k in KINDS.values()}
 
 
 @dataclass(frozen=True)
@@ -44,28 +37,31 @@ class Component:
     # Other distributions registering the same name: nmt refuses to pick one silently.
     also_registered_by: tuple[str, ...] = ()
 
+    @property
+    def origin(self) -> str:
+        return f"{self.distribution} {self.version}"
+
     def load(self) -> Any:
+        """The component's class, contract-checked; an error worded by
+        :func:`nmt.contracts.broken` when it is claimed twice, does not import or is broken."""
+        from nmt.contracts import broken, import_failure, validated
+
         if self.also_registered_by:
-            raise NmtError(self.conflict)
+            raise NmtError(broken(self.kind, self.name, self.origin, self.conflict))
         try:
             obj = self.entry_point.load()
         except Exception as exc:  # a broken plugin must not take the CLI down with it
-            raise NmtError(
-                f"{self.kind[:-1] if self.kind.endswith('s') else self.kind} {self.name!r} from "
-                f"{self.distribution} {self.version} failed to load ({self.target}): "
-                f"{type(exc).__name__}: {exc}. Reinstall or upgrade {self.distribution}, "
-                f"or choose another component (see `nmt plugins`)."
-            ) from exc
-        from nmt.contracts import validated
-
-        return validated(self.kind, self.name, obj, f"{self.distribution} {self.version}")
+            raise NmtError(broken(self.kind, self.name, self.origin,
+                                  import_failure(self.target, self.distribution, exc))) from exc
+        return validated(self.kind, self.name, obj, self.origin)
 
     @property
     def conflict(self) -> str:
         others = ", ".join(self.also_registered_by)
         return (
             f"the name {self.name!r} in {GROUPS[self.kind]} is registered by {self.distribution} "
-            f"and by {others}; uninstall all but one of them (pip uninstall ...)"
+            f"and by {others}; uninstall all but one of them (pip uninstall ...) — expected one "
+            f"distribution per name, got {1 + len(self.also_registered_by)}"
         )
 
     @property
@@ -76,10 +72,9 @@ class Component:
 @functools.cache
 def components(kind: str) -> dict[str, Component]:
     """All registered components of one kind, by name."""
-    if kind not in GROUPS:
-        raise NmtError(f"unknown component kind {kind!r}; kinds are: {', '.join(GROUPS)}")
+    group = kinds.kind(kind).group
     found: dict[str, Component] = {}
-    for ep in entry_points(group=GROUPS[kind]):
+    for ep in entry_points(group=group):
         dist = getattr(ep, "dist", None)
         comp = Component(
             kind=kind,
@@ -106,7 +101,7 @@ def get(kind: str, name: str) -> Component:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     listing = ", ".join(names) if names else "none (is nmt installed? try `pip install -e .`)"
     raise NmtError(
-        f"unknown {kind[:-1] if kind != 'attention' else kind} {name!r}.{hint} "
+        f"unknown {kinds.kind(kind).role} {name!r}.{hint} "
         f"Available: {listing}. A plugin package adds more names after `pip install`."
     )
 
@@ -116,26 +111,20 @@ def load(kind: str, name: str) -> Any:
     return get(kind, name).load()
 
 
-def describe_all() -> list[dict[str, str]]:
-    """Every component with its origin and whether it imports: the data behind `nmt plugins`."""
+def describe_all() -> list[dict[str, Any]]:
+    """Every component with its origin, whether it loads and its options: the data behind
+    `nmt plugins`. A broken one's error is the message using it would raise."""
+    from nmt import options
+
     rows = []
     for kind in GROUPS:
         for comp in components(kind).values():
-            row = {"kind": kind, **comp.provenance, "target": comp.target, "status": "ok"}
-            if comp.also_registered_by:
-                row.update(status="broken", error=comp.conflict)
-                rows.append(row)
-                continue
+            row = {"kind": kind, **comp.provenance, "target": comp.target, "status": "ok",
+                   "options": []}
             try:
-                obj = comp.entry_point.load()
-                problem = contract_problem(kind, obj)
-                if problem:
-                    row.update(status="broken", error=problem)
-            except Exception as exc:
-                row.update(
-                    status="broken",
-                    error="".join(traceback.format_exception_only(type(exc), exc)).strip(),
-                )
+                row["options"] = options.describe(comp.load())
+            except NmtError as exc:
+                row.update(status="broken", error=str(exc))
             rows.append(row)
     return rows
 

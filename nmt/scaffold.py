@@ -13,14 +13,15 @@ from pathlib import Path
 from string import Template
 
 import nmt
-from nmt.contracts import CONTRACT_VERSION
+from nmt import kinds
+from nmt.contract import CONTRACT_VERSION
 from nmt.errors import NmtError
 
-# What the user types -> (entry-point kind, module name inside the package, class suffix).
+# What the user types (a role with a template in the table of kinds) -> (kind, module name
+# inside the package, class suffix).
 KINDS: dict[str, tuple[str, str, str]] = {
-    "cell": ("cells", "cell", "Cell"),
-    "attention": ("attention", "attention", "Attention"),
-    "tokenizer": ("tokenizers", "tokenizer", "Tokenizer"),
+    k.role: (k.name, k.template, k.template.capitalize())
+    for k in kinds.KINDS.values() if k.template is not None
 }
 NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 
@@ -36,13 +37,14 @@ class PluginNames:
     module: str
     class_name: str
     group: str  # the entry-point group, e.g. nmt.cells
+    config_key: str  # the config key that names it, e.g. model.cell
 
     def substitutions(self) -> dict[str, str]:
         major, minor = nmt.__version__.split(".")[:2]
         return {
             "kind": self.kind, "name": self.name, "distribution": self.distribution,
             "package": self.package, "module": self.module, "class_name": self.class_name,
-            "group": self.group, "contract": str(CONTRACT_VERSION),
+            "group": self.group, "config_key": self.config_key, "contract": str(CONTRACT_VERSION),
             "nmt_requirement": f"nmt>={major}.{minor}",
         }
 
@@ -64,7 +66,7 @@ def plugin_names(kind: str, name: str) -> PluginNames:
     group, module, suffix = KINDS[kind]
     class_name = "".join(part.capitalize() for part in re.split(r"[-_]", name)) + suffix
     return PluginNames(kind, name, f"nmt-{name}", f"nmt_{name.replace('-', '_')}", module,
-                       class_name, f"nmt.{group}")
+                       class_name, kinds.KINDS[group].group, kinds.KINDS[group].config_key)
 
 
 def create(kind: str, name: str, out: str | Path | None = None) -> Path:
@@ -84,7 +86,7 @@ def create(kind: str, name: str, out: str | Path | None = None) -> Path:
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise NmtError(f"{str(root)!r} already exists and is not empty; choose another --out.")
     values = names.substitutions()
-    files = {**COMMON, **KIND_FILES[kind]}
+    files = {**COMMON, **KIND_FILES[kinds.BY_ROLE[kind].template]}
     for relative, template in files.items():
         path = root / Template(relative).substitute(values)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -62,11 +62,7 @@ where the plugin is missing tells the user to `pip install $distribution`. Bump 
 whenever the weights' meaning changes.
 '''
 
-USAGE = {
-    "cell": "```\nnmt train --config CONFIG --out runs/$name --set model.cell=$name\n```",
-    "attention": "```\nnmt train --config CONFIG --out runs/$name --set model.attention=$name\n```",
-    "tokenizer": "```\nnmt train --config CONFIG --out runs/$name --set tokenizer.type=$name\n```",
-}
+USAGE = "```\nnmt train --config CONFIG --out runs/$name --set $config_key=$name\n```"
 
 INIT = '''\
 """$distribution: the $kind `$name` for nmt."""
@@ -134,11 +130,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-State = tuple[Tensor, ...]
+from nmt.contract import State  # the contract's types: State, EncoderOutput, Memory, DecoderState
 
 
 class $class_name(nn.Module):
     contract = $contract  # the nmt plugin contract this class was written for: keep it literal
+    # nmt re-draws every parameter uniformly in +-0.1 after building a model. If this cell sets
+    # its own initialisation on purpose (e.g. forget-gate biases), say so and nmt keeps it:
+    # owns_init = True
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -161,7 +160,7 @@ class $class_name(nn.Module):
         h = h + f * (candidate - h)
         return h, (h,)
 
-    # Optional, for speed: a classmethod
+    # Optional, for speed: a classmethod (the protocol nmt.contract.FusedCell)
     #     fused_sequence(cls, layers, inputs, lengths, state, dropout, training)
     # that runs all layers and directions over whole sequences (see docs/plugins.md). nmt prefers
     # it when present; the tests then hold it to this single step.
@@ -179,6 +178,7 @@ import torch
 
 from nmt import registry
 from nmt.config import ModelConfig
+from nmt.contract import FusedCell, supports
 from nmt.contracts import check
 from nmt.model import build_model
 from nmt.recurrent import RecurrentStack
@@ -212,7 +212,7 @@ def test_padding_is_ignored_over_sequences(bidirectional):
 
 
 def test_fused_sequence_agrees_with_the_single_step():
-    if not callable(getattr($class_name, "fused_sequence", None)):
+    if not supports($class_name, FusedCell):
         pytest.skip("no fused_sequence: nmt runs the single step, which is fine")
     torch.manual_seed(0)
     stack = RecurrentStack($class_name, 4, 6, num_layers=2, bidirectional=True, dropout=0.3)
@@ -246,6 +246,8 @@ query (batch, query_size); context (batch, key_size); weights (batch, src_len).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
@@ -253,10 +255,18 @@ from torch import Tensor, nn
 class $class_name(nn.Module):
     contract = $contract  # the nmt plugin contract this class was written for: keep it literal
 
-    def __init__(self, query_size: int, key_size: int) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        """Set in a config as `model.attention_options: {scaled: false}`; every field needs a
+        default. nmt checks the keys and types, and records the values in checkpoints."""
+
+        scaled: bool = True  # divide the scores by sqrt(query_size)
+
+    def __init__(self, query_size: int, key_size: int, options: Options | None = None) -> None:
         super().__init__()
+        options = options or self.Options()
         self.key_proj = nn.Linear(key_size, query_size, bias=False)
-        self.scale = query_size**-0.5
+        self.scale = query_size**-0.5 if options.scaled else 1.0
 
     def precompute(self, keys: Tensor) -> Tensor:
         """Once per source sentence: one tensor, batch first (beam search reorders its rows)."""
@@ -320,6 +330,11 @@ def test_padding_changes_no_output_of_a_model():
         a = model(alone.src, alone.src_lengths, alone.tgt_in)
         b = model(padded.src, padded.src_lengths, padded.tgt_in)
     torch.testing.assert_close(b[0, : a.size(1)], a[0], atol=1e-5, rtol=1e-4)
+
+
+def test_options_come_from_the_config():
+    cfg = ModelConfig(attention="$name", attention_options={"scaled": False})
+    assert build_model(cfg, 14, 14)[0].decoder.attention.scale == 1.0
 
 
 def test_a_tiny_model_learns():
@@ -437,15 +452,13 @@ def test_a_foreign_file_gets_a_clear_error(tmp_path):
 
 COMMON: dict[str, str] = {
     "pyproject.toml": PYPROJECT,
+    "README.md": README.replace("$usage", USAGE),
     "$package/__init__.py": INIT,
     "tests/conftest.py": CONFTEST,
 }
 
 KIND_FILES: dict[str, dict[str, str]] = {
-    "cell": {"$package/cell.py": CELL, "tests/test_cell.py": CELL_TESTS,
-             "README.md": README.replace("$usage", USAGE["cell"])},
-    "attention": {"$package/attention.py": ATTENTION, "tests/test_attention.py": ATTENTION_TESTS,
-                  "README.md": README.replace("$usage", USAGE["attention"])},
-    "tokenizer": {"$package/tokenizer.py": TOKENIZER, "tests/test_tokenizer.py": TOKENIZER_TESTS,
-                  "README.md": README.replace("$usage", USAGE["tokenizer"])},
+    "cell": {"$package/cell.py": CELL, "tests/test_cell.py": CELL_TESTS},
+    "attention": {"$package/attention.py": ATTENTION, "tests/test_attention.py": ATTENTION_TESTS},
+    "tokenizer": {"$package/tokenizer.py": TOKENIZER, "tests/test_tokenizer.py": TOKENIZER_TESTS},
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from conftest import DATA, tiny_config
 from nmt import NmtError, contracts, registry
@@ -31,6 +32,8 @@ EXAMPLES = {  # distribution -> (import package, kind, entry-point names)
     "nmt-sentencepiece": ("nmt_sentencepiece", "tokenizers", ["sentencepiece", "sentencepiece-bpe"]),
 }
 NMT = [sys.executable, "-m", "nmt"]
+# The distribution that installs the nmt package (and registers the built-in components).
+NMT_DIST = importlib.metadata.packages_distributions()["nmt"][0]
 # Tiny models gain nothing from threads, and on a busy machine threads make them crawl.
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -182,7 +185,11 @@ def test_contract_probe_catches_what_static_checks_cannot():
             return inputs.new_zeros(batch, time, width), state
 
     assert "(batch, hidden_size)" in contracts.check("cells", WrongStateShape)
-    assert "fused_sequence disagrees" in contracts.check("cells", FusedDisagrees)
+    problem = contracts.check("cells", FusedDisagrees)
+    assert "fused_sequence disagrees with the single-step loop on the same weights: the outputs " \
+           "differ by up to" in problem
+    assert "(max abs difference; tolerance 0.0001)" in problem
+    assert "expected (loop)" in problem and "got (fused) 0" in problem
     with pytest.raises(NmtError, match="cells plugin 'x' is broken"):
         contracts.validated("cells", "x", FusedDisagrees)
 
@@ -321,7 +328,8 @@ def test_broken_plugins_are_reported_and_every_other_command_works(tmp_path):
         assert error in rows[key]["error"], (key, rows[key]["error"])
     assert all(r["status"] == "ok" for key, r in rows.items() if key not in BROKEN_ERRORS)
     text = _run("plugins", env=env).stdout
-    assert "broken" in text and "error: RuntimeError: the demo plugin exploded" in text
+    assert "broken" in text and "error: cells plugin 'explodes' from nmt-broken-demo" in text
+    assert "got RuntimeError: the demo plugin exploded on import" in text
 
     # Built-in components still train and translate beside the broken plugin.
     cfg = _config_file(tmp_path / "tiny.yaml", max_steps=2, eval_every=2, log_every=1)
@@ -330,11 +338,12 @@ def test_broken_plugins_are_reported_and_every_other_command_works(tmp_path):
                env=env)
     assert len(out.stdout.splitlines()) == 2
 
-    # Naming a broken plugin fails at once, with its error and no traceback.
-    for cell, message in [("explodes", "failed to load"), ("old_contract", "contract 0")]:
+    # Naming a broken plugin fails at once, with no traceback and word for word the error
+    # `nmt plugins` gave.
+    for cell in ("explodes", "old_contract", "transposed"):
         failed = _run("train", "--config", str(cfg), "--out", str(tmp_path / cell),
                       "--set", f"model.cell={cell}", env=env, check=False)
-        assert failed.returncode == 2 and message in failed.stderr
+        assert failed.returncode == 2 and rows[("cells", cell)]["error"] in failed.stderr
         assert "Traceback" not in failed.stderr
 
 
@@ -356,12 +365,14 @@ def test_plugin_model_trains_saves_loads_and_translates(plugin_model, example_pl
     meta = json.loads((plugin_model / "nmt.json").read_text(encoding="utf-8"))
     expected = {"cell": ("sru", "nmt-sru"), "attention": ("local", "nmt-local-attention"),
                 "tokenizer": ("sentencepiece", "nmt-sentencepiece"),
-                "encoder": ("rnn", "nmt"), "decoder": ("rnn", "nmt")}
+                "encoder": ("rnn", NMT_DIST), "decoder": ("rnn", NMT_DIST)}
     for role, (name, distribution) in expected.items():
         assert meta["components"][role] == {
             "name": name, "distribution": distribution,
             "version": importlib.metadata.version(distribution)}
     assert json.loads((plugin_model / "src_tokenizer.json").read_text())["format"] == "nmt-sentencepiece"
+    saved = yaml.safe_load((plugin_model / "config.yaml").read_text(encoding="utf-8"))
+    assert saved["model"]["attention_options"] == {"window": 10}  # resolved: the checkpoint records it
     lines = (DATA / "bible-sample.dev.en").read_text(encoding="utf-8").splitlines()[:3]
     out = _run("translate", "--model", str(plugin_model), "--beam", "2",
                input="\n".join(lines) + "\n").stdout
@@ -392,7 +403,7 @@ def test_scaffold_names_and_refusals(tmp_path, capsys):
     with pytest.raises(NmtError, match="without the 'nmt-' prefix"):
         plugin_names("attention", "nmt-coverage")
     assert nmt_main(["plugin", "new", "cell", "gru", "--out", str(tmp_path / "x")]) == 2
-    assert "the cell name 'gru' is already registered by nmt" in capsys.readouterr().err
+    assert f"the cell name 'gru' is already registered by {NMT_DIST}" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "file").write_text("")

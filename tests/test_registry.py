@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import pytest
 from nmt import NmtError, config, registry
 from nmt.contracts import check
 
+# The distribution that installs the nmt package and registers the built-ins.
+NMT_DIST = importlib.metadata.packages_distributions()["nmt"][0]
 BUILT_INS = {
     "cells": {"lstm", "gru", "rnn"},
     "attention": {"bahdanau", "dot", "general"},
@@ -25,7 +28,7 @@ def test_built_ins_arrive_through_entry_points_with_provenance():
         found = registry.components(kind)
         assert names <= set(found)
         for name in names:
-            assert found[name].distribution == "nmt"
+            assert found[name].distribution == NMT_DIST
             assert check(kind, found[name].load()) is None
 
 
@@ -72,9 +75,11 @@ def test_nmt_plugins_lists_every_component_as_json():
     listed = {(r["kind"], r["name"]): r for r in rows}
     built_in = {(k, n) for k, names in BUILT_INS.items() for n in names}
     assert built_in <= set(listed)
-    assert all(listed[key]["distribution"] == "nmt" for key in built_in)
+    assert all(listed[key]["distribution"] == NMT_DIST for key in built_in)
     # Installed plugins (tests/test_plugins.py installs the examples) are listed too.
     assert all(r["status"] == "ok" and r["version"] for r in rows)
+    assert listed[("attention", "bahdanau")]["options"] == [  # each component's own options
+        {"name": "attention_size", "type": "int | None", "default": None}]
     text = subprocess.run([sys.executable, "-m", "nmt", "plugins"], capture_output=True, text=True,
                           check=True).stdout
     assert "bahdanau" in text and "DISTRIBUTION" in text

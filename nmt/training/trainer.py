@@ -34,7 +34,7 @@ from nmt.config import Config
 from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
 from nmt.evaluation.metrics import score
-from nmt.model import Seq2Seq, build_model, count_parameters
+from nmt.model import Seq2Seq, build_model, count_parameters, record_options
 from nmt.training import distributed, state
 from nmt.training.schedule import Schedule
 
@@ -112,8 +112,10 @@ class Trainer:
             torch.set_num_threads(t.threads)
         if t.precision == "fp16" and self.device.type != "cuda":
             raise NmtError("training.precision fp16 needs a CUDA device; use bf16 or fp32 on CPU.")
-        for role, kind in registry.ROLES.items():  # a missing or broken plugin fails before data work
-            registry.load(kind, cfg.tokenizer.type if role == "tokenizer" else getattr(cfg.model, role))
+        # A missing or broken plugin, or an unknown component option, fails before data work;
+        # the config saved with the run then records every component's options resolved.
+        registry.load("tokenizers", cfg.tokenizer.type)
+        record_options(cfg.model)
         splits = load_splits(cfg.data)
         cfg.data.src_lang, cfg.data.tgt_lang = splits.src_lang, splits.tgt_lang
         if self.resume:

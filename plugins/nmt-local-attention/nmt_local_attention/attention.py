@@ -14,6 +14,8 @@ for long sentences, and the window keeps far-away words from distracting the dec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
@@ -21,17 +23,24 @@ from nmt.errors import NmtError
 
 
 class LocalAttention(nn.Module):
-    """Luong local-p attention; ``window`` is D, the half-width of the window in source tokens."""
+    """Luong local-p attention; ``options.window`` is D, the half-width of the window in source
+    tokens (``model.attention_options: {window: 5}``)."""
 
     contract = 1  # the nmt plugin contract this class was written for
 
-    def __init__(self, query_size: int, key_size: int, window: int = 10) -> None:
-        if window < 1:
-            raise NmtError(f"local attention needs a window of at least 1 token, got {window}.")
+    @dataclass(frozen=True)
+    class Options:
+        window: int = 10  # D: attend to [p_t - D, p_t + D]
+
+        def __post_init__(self) -> None:
+            if self.window < 1:
+                raise NmtError(f"local attention needs a window of at least 1 token, got {self.window}.")
+
+    def __init__(self, query_size: int, key_size: int, options: Options | None = None) -> None:
         super().__init__()
         self.query_size = query_size
         self.key_size = key_size
-        self.window = window
+        self.window = (options or self.Options()).window
         self.key_proj = nn.Linear(key_size, query_size, bias=False)  # W_a
         self.position_hidden = nn.Linear(query_size, query_size, bias=False)  # W_p
         self.position_score = nn.Linear(query_size, 1)  # v_p (a bias lets it start anywhere)

@@ -50,7 +50,7 @@ def _inputs(lengths=(9, 4), key_size=6, query_size=5):
 
 def test_shapes_and_weights_zero_at_padding_and_outside_the_window():
     query, keys, mask = _inputs(lengths=(30, 4))
-    attention = LocalAttention(5, 6, window=3)
+    attention = LocalAttention(5, 6, LocalAttention.Options(window=3))
     context, weights = attention(query, keys, attention.precompute(keys), mask)
     assert context.shape == (2, 6) and weights.shape == (2, 30)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
@@ -63,7 +63,7 @@ def test_shapes_and_weights_zero_at_padding_and_outside_the_window():
 
 def test_weights_peak_at_the_predicted_position_and_it_learns():
     query, keys, mask = _inputs(lengths=(11, 11))
-    attention = LocalAttention(5, 6, window=4)
+    attention = LocalAttention(5, 6, LocalAttention.Options(window=4))
     with torch.no_grad():
         attention.key_proj.weight.zero_()  # no content scores: only the Gaussian prior remains
         attention.position_score.bias.fill_(0.0)  # sigmoid(0) = 0.5: the middle, position 5
@@ -77,14 +77,27 @@ def test_weights_peak_at_the_predicted_position_and_it_learns():
 
 
 def test_refuses_an_empty_window():
-    with pytest.raises(NmtError, match="window"):
-        LocalAttention(4, 4, window=0)
+    with pytest.raises(NmtError, match="window of at least 1 token, got 0"):
+        LocalAttention.Options(window=0)
 
 
-def _model(vocab=14):
+def _model(vocab=14, **options):
     cfg = ModelConfig(attention="local", embedding_size=16, encoder_hidden_size=16,
-                      decoder_hidden_size=32, dropout=0.0)
+                      decoder_hidden_size=32, dropout=0.0, attention_options=options)
     return build_model(cfg, vocab, vocab)
+
+
+def test_the_window_is_a_component_option():
+    """Set in a config under model.attention_options, checked like any config key."""
+    assert _model(window=3)[0].decoder.attention.window == 3
+    assert _model()[0].decoder.attention.window == 10
+    with pytest.raises(NmtError, match=r"'model.attention_options.windw'. Did you mean "
+                                       r"'model.attention_options.window'"):
+        _model(windw=3)
+    with pytest.raises(NmtError, match="model.attention_options.window' must be int"):
+        _model(window="wide")
+    with pytest.raises(NmtError, match="window of at least 1 token"):
+        _model(window=0)
 
 
 def test_padding_changes_no_translation():
