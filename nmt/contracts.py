@@ -136,5 +136,6 @@ def _probed(spec: kinds.Kind, cls: type) -> str | None:
         # fork_rng: probing must not shift the random stream that seeds a model's weights.
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             problem = probes.run(spec.probe, cls)
-        _verdicts[cls] = f"{where} failed the {spec.name} probe on tiny tensors: {problem}" if problem else None
+        _verdicts[cls] = (f"{where} failed the {spec.name} probe on tiny tensors: {problem}"
+                          if problem else None)
     return _verdicts[cls]

@@ -67,11 +67,6 @@ class Kind:
     probe: Callable[[type], str | None] | None
     template: str | None  # the `nmt plugin new` template (nmt.scaffold_templates), if any
 
-    @property
-    def singular(self) -> str:
-        """How messages name one component of this kind: "cell", "attention"."""
-        return self.role
-
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("cells", "cell", "nmt.cells", "model.cell", "model.cell_options",

@@ -106,13 +106,15 @@ def cell(cls: type) -> str | None:
                 f"tensors — expected ((2, 4), ...), got {shapes(state)}")
     result = _call("forward(x, state)", unit, torch.randn(batch, input_size), state)
     if not (isinstance(result, tuple) and len(result) == 2):
-        return f"forward(x, state) must return (output, new_state) — expected 2 values, got {shapes(result)}"
+        return ("forward(x, state) must return (output, new_state) — expected 2 values, "
+                f"got {shapes(result)}")
     out, new = result
     if not _is_shape(out, (batch, hidden)):
         return f"forward's output must be (batch, hidden_size) — expected (2, 4), got {shapes(out)}"
     if not (isinstance(new, tuple) and len(new) == len(state)
             and all(_is_shape(s, (batch, hidden)) for s in new)):
-        return f"forward's new state must match initial_state — expected {shapes(state)}, got {shapes(new)}"
+        return (f"forward's new state must match initial_state — expected {shapes(state)}, "
+                f"got {shapes(new)}")
     if not supports(cls, FusedCell):
         return None
     # Unsorted lengths and a non-zero initial state, as the encoder and the decoder pass them.
@@ -311,7 +313,8 @@ def _log_probs(what: str, value: Any, shape: tuple[int, ...]) -> str | None:
     import torch
 
     if not _is_shape(value, shape):
-        return f"{what} must return log-probabilities (batch, vocab) — expected {shape}, got {shapes(value)}"
+        return (f"{what} must return log-probabilities (batch, vocab) — expected {shape}, "
+                f"got {shapes(value)}")
     if value.dtype != torch.float32:
         return f"{what}'s log-probabilities must be float32 — expected torch.float32, got {value.dtype}"
     total = torch.logsumexp(value, dim=-1)

@@ -306,3 +306,14 @@ def test_a_cell_that_owns_its_init_keeps_its_biases_unless_the_config_asks(insta
     _, biases = build(init_range=0.1)  # the config asks for nmt's init everywhere
     for bias in biases:
         assert bias.abs().max() <= 0.1 and (bias[8:] != 0).any()
+
+
+def test_training_refuses_an_unknown_option_before_reading_any_data(tmp_path):
+    from nmt.training.trainer import train
+
+    cfg = config.from_dict({"data": {"train": str(tmp_path / "missing.tsv")},
+                            "model": {"attention": "bahdanau",
+                                      "attention_options": {"size": 64}}})
+    with pytest.raises(NmtError, match="unknown config key 'model.attention_options.size'. "
+                                       "Valid keys here: attention_size"):
+        train(cfg, tmp_path / "run", progress=False)
