@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from nmt.contract import BeamSharingDecoder, RestrictableDecoder, supports
 from nmt.model import Seq2Seq
 
 NEG_INF = float("-inf")
@@ -101,7 +102,7 @@ def beam_search(
     rows = torch.arange(batch, device=device).repeat_interleave(k)
     # A decoder that says so reads one memory row per sentence for all its beams; otherwise
     # every beam gets its own copy.
-    shared_memory = getattr(model.decoder, "beams_share_memory", False)
+    shared_memory = supports(model.decoder, BeamSharingDecoder)
     scores = torch.full((batch, k), NEG_INF, device=device)
     scores[:, 0] = 0.0  # all beams start identical: let only the first one expand
     beams = Beams(
@@ -140,8 +141,7 @@ def beam_search(
 def _targets(decoder, memory, vocab: Tensor | None, *, pad: int, bos: int, eos: int):
     """Restrict the decoder to ``vocab`` when it can be (once per batch), and say which
     positions the specials have; without a shortlist the positions are the token ids."""
-    restrict = getattr(decoder, "restrict_vocabulary", None)
-    if vocab is None or restrict is None:
+    if vocab is None or not supports(decoder, RestrictableDecoder):
         return Targets(None, eos, (pad, bos)), memory
     vocab = vocab.to(memory.mask.device)
     eos_position = _position(vocab, eos)
@@ -149,7 +149,7 @@ def _targets(decoder, memory, vocab: Tensor | None, *, pad: int, bos: int, eos: 
         raise ValueError("a shortlist must contain EOS")
     # pad and BOS are usually not in a shortlist: nothing to ban then.
     banned = tuple(p for p in (_position(vocab, pad), _position(vocab, bos)) if p is not None)
-    return Targets(vocab, eos_position, banned), restrict(memory, vocab)
+    return Targets(vocab, eos_position, banned), decoder.restrict_vocabulary(memory, vocab)
 
 
 def _forbid(logp: Tensor, t: int, beams: Beams, targets: Targets, max_lengths: Tensor,

@@ -30,12 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
     names = plugin_names(args.kind, args.name)
     root = create(args.kind, args.name, args.out)
-    setting = {"cell": "model.cell", "attention": "model.attention",
-               "tokenizer": "tokenizer.type"}[args.kind]
     print(f"created {root}: the {args.kind} {names.name!r} (distribution {names.distribution}, "
           f"package {names.package}, entry point {names.group})")
     print("next:")
     print(f"  pip install -e {root}")
     print(f"  pytest {root}")
-    print(f"  nmt train --config CONFIG --out DIR --set {setting}={names.name}")
+    print(f"  nmt train --config CONFIG --out DIR --set {names.config_key}={names.name}")
     return 0
