@@ -45,7 +45,7 @@ class PluginNames:
             "kind": self.kind, "name": self.name, "distribution": self.distribution,
             "package": self.package, "module": self.module, "class_name": self.class_name,
             "group": self.group, "config_key": self.config_key, "contract": str(CONTRACT_VERSION),
-            "nmt_requirement": f"nmt>={major}.{minor}",
+            "nmt_requirement": f"{nmt.DISTRIBUTION}>={major}.{minor}",
         }
 
 

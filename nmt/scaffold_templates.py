@@ -58,8 +58,10 @@ pytest
 $usage
 
 A model directory records that its $kind came from `$distribution` and which version; loading it
-where the plugin is missing tells the user to `pip install $distribution`. Bump the version
-whenever the weights' meaning changes.
+where the plugin is missing names `$distribution`. Publish it on a package index (`python -m
+build`, then upload) so that `pip install $distribution` works, or tell users to install it from
+its source (`pip install PATH` or `pip install 'git+URL'`). Bump the version whenever the
+weights' meaning changes.
 '''
 
 USAGE = "```\nnmt train --config CONFIG --out runs/$name --set $config_key=$name\n```"
