@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 class _Attention(nn.Module):
     contract = 1
+    step_masks = True  # attend_all takes one mask per query (StepMaskedAttention)
 
     def __init__(self, query_size: int, key_size: int) -> None:
         super().__init__()
@@ -43,8 +44,10 @@ class _Attention(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """Many queries at once (batch, steps, query_size) -> context (batch, steps, key_size),
         weights (batch, steps, src_len). A decoder without input feeding attends for every
-        target step in this one call."""
-        scores = self.scores(queries, cache).masked_fill(~mask.unsqueeze(1), torch.finfo(cache.dtype).min)
+        target step in this one call. ``mask`` is (batch, src_len) for all steps, or (batch,
+        steps, src_len), one per step (wait-k training: step t reads a source prefix)."""
+        allowed = mask.unsqueeze(1) if mask.dim() == 2 else mask
+        scores = self.scores(queries, cache).masked_fill(~allowed, torch.finfo(cache.dtype).min)
         weights = torch.softmax(scores, dim=-1)
         return torch.bmm(weights, keys), weights
 

@@ -104,6 +104,9 @@ class TrainingConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 only on CUDA)
     tensorboard: bool = False
+    # Wait-k (Ma et al. 2019): target step t reads only the first t + wait_k source pieces.
+    wait_k: int = 0  # 0: off (offline training, every step reads the whole source)
+    wait_k_multi: bool = False  # multi-k (Elbayad et al. 2020): k uniform in 1..wait_k per batch
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "training.eval_every": (1, 10**9),
     "training.log_every": (1, 10**9),
     "training.dev_beam": (1, 100),
+    "training.wait_k": (0, 10_000),
     "decoding.beam": (1, 100),
     "decoding.length_penalty": (0.0, 10.0),
     "decoding.max_length_ratio": (0.0, 100.0),  # 0: a fixed cap of max_length_offset pieces
@@ -287,7 +291,32 @@ def from_dict(values: dict[str, Any], overrides: list[str] = ()) -> Config:
             if not isinstance(node, dict):
                 raise NmtError(f"--set {item!r}: '{k}' is not a section")
         node[keys[-1]] = value
-    return _build(Config, values, "")
+    cfg = _build(Config, values, "")
+    check_wait_k(cfg)
+    return cfg
+
+
+def check_wait_k(cfg: Config) -> None:
+    """The settings a wait-k model needs, checked across sections.
+
+    A stream has read only a prefix of the sentence when it writes, so the model may depend on
+    nothing beyond that prefix: the encoder must be unidirectional (a backward direction starts
+    from the sentence's end), and the decoder's first state must not come from the encoder's
+    final state (``decoder_init`` bridge/last read the whole-sentence summary). ``zero`` is the
+    one choice a stream has before it writes its first word; nmt requires it rather than
+    feeding the bridge a prefix's summary, which would tie training to one k.
+    """
+    t, m = cfg.training, cfg.model
+    if not t.wait_k:  # wait_k_multi is then ignored: `--set training.wait_k=0` trains offline
+        return
+    if m.bidirectional:
+        raise NmtError(f"training.wait_k is {t.wait_k}, which needs a unidirectional encoder: "
+                       "set model.bidirectional: false (a backward direction reads the end of "
+                       "the sentence, which a stream has not seen).")
+    if m.decoder_init != "zero":
+        raise NmtError(f"training.wait_k is {t.wait_k}, which needs model.decoder_init: zero "
+                       f"(it is {m.decoder_init!r}, which starts the decoder from the encoder's "
+                       "final state, and a stream has no final state when it writes).")
 
 
 def load(path: str | Path, overrides: list[str] = ()) -> Config:

@@ -4,7 +4,8 @@ This module holds the shared value types (:data:`State`, :class:`EncoderOutput`,
 :class:`Memory`, :class:`DecoderState`), one :class:`typing.Protocol` per kind of component
 (:class:`Cell`, :class:`Encoder`, :class:`Decoder`, :class:`Attention`, :class:`Tokenizer`)
 and one per optional capability (:class:`FusedCell`, :class:`BatchedAttention`,
-:class:`RestrictableDecoder`, :class:`BeamSharingDecoder`, :class:`OwnsInit`). nmt asks whether
+:class:`StepMaskedAttention`, :class:`IncrementalEncoder`, :class:`RestrictableDecoder`,
+:class:`BeamSharingDecoder`, :class:`PrefixDecoder`, :class:`OwnsInit`). nmt asks whether
 a component offers a capability through :func:`supports` alone, so the list of capabilities is
 declared here and nowhere else.
 
@@ -229,6 +230,33 @@ class BatchedAttention(Protocol):
 
 
 @runtime_checkable
+class StepMaskedAttention(Protocol):
+    """``step_masks = True``: ``attend_all`` also takes a mask (batch, steps, src_len), one per
+    query, as wait-k training needs (each target step reads a longer source prefix). Without it
+    nmt calls ``forward`` once per step with that step's (batch, src_len) mask."""
+
+    step_masks: bool
+
+
+@runtime_checkable
+class IncrementalEncoder(Protocol):
+    """``incremental = True``: source pieces can be pushed a few at a time, each push doing work
+    for the new pieces only (never re-encoding the prefix), and the states of a prefix do not
+    depend on what follows it, so they equal the whole-sentence pass's first states. Wait-k
+    training and streaming translation (Ma et al. 2019) need both. A bidirectional encoder
+    cannot offer it: its backward direction reads the sentence from its end."""
+
+    incremental: bool
+
+    def start_stream(self, batch: int, device: torch.device, dtype: torch.dtype) -> Any:
+        """The state of ``batch`` empty streams: an opaque value (never stored on the module)."""
+
+    def extend(self, stream: Any, ids: Tensor) -> tuple[Tensor, Any]:
+        """ids (batch, n) the next n source pieces of every stream, n >= 1, no padding ->
+        their states (batch, n, output_size) and the advanced stream state."""
+
+
+@runtime_checkable
 class RestrictableDecoder(Protocol):
     """A decoder that can score only a shortlist of target ids; without it the shortlist is
     ignored and every step scores the whole vocabulary."""
@@ -255,8 +283,21 @@ class OwnsInit(Protocol):
     owns_init: bool
 
 
-CAPABILITIES: tuple[type, ...] = (FusedCell, BatchedAttention, RestrictableDecoder,
-                                  BeamSharingDecoder, OwnsInit)
+@runtime_checkable
+class PrefixDecoder(Protocol):
+    """Teacher forcing in which each target step reads only a prefix of the source: the
+    prefix-to-prefix training of wait-k models (Ma et al. 2019, STACL). nmt trains a model with
+    ``training.wait_k`` only when its decoder offers this."""
+
+    def forward_prefix(self, tgt_in: Tensor, encoded: EncoderOutput, readable: Tensor) -> Tensor:
+        """tgt_in (batch, tgt_len), readable (batch, tgt_len) ints -> logits (batch, tgt_len,
+        vocab), target step t attending only to the source positions ``< readable[:, t]`` (and
+        the real tokens of ``encoded.mask``). Each row of ``readable`` is at least 1."""
+
+
+CAPABILITIES: tuple[type, ...] = (FusedCell, BatchedAttention, StepMaskedAttention,
+                                  IncrementalEncoder, RestrictableDecoder, BeamSharingDecoder,
+                                  PrefixDecoder, OwnsInit)
 
 
 def methods(protocol: type) -> tuple[str, ...]:

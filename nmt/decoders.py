@@ -5,6 +5,9 @@ input feeding is on), advance the recurrent stack, attend over the encoder state
 hidden state as query, and combine ``tanh(W_c [h; context])`` into the attentional vector that
 feeds the output layer. Everything per sentence (projected keys) is computed once in
 :meth:`AttentionalRNNDecoder.memory` and carried in a value, never stored on the module.
+
+For wait-k training (:class:`~nmt.contract.PrefixDecoder`) each teacher-forced step may read
+only a prefix of the source: the same computation with one attention mask per target step.
 """
 
 from __future__ import annotations
@@ -15,15 +18,23 @@ from dataclasses import replace
 import torch
 from torch import Tensor, nn
 
-from nmt.contract import BatchedAttention, DecoderState, EncoderOutput, Memory, supports
+from nmt.contract import (
+    BatchedAttention,
+    DecoderState,
+    EncoderOutput,
+    Memory,
+    StepMaskedAttention,
+    supports,
+)
 from nmt.recurrent import RecurrentStack
 
 __all__ = ["AttentionalRNNDecoder", "DecoderState", "Memory"]
 
 
 class AttentionalRNNDecoder(nn.Module):
-    """An :class:`nmt.contract.Decoder` that also offers both decoder capabilities:
-    :class:`~nmt.contract.RestrictableDecoder` and :class:`~nmt.contract.BeamSharingDecoder`."""
+    """An :class:`nmt.contract.Decoder` that also offers every decoder capability:
+    :class:`~nmt.contract.RestrictableDecoder`, :class:`~nmt.contract.BeamSharingDecoder` and
+    :class:`~nmt.contract.PrefixDecoder`."""
 
     contract = 1
     beams_share_memory = True  # step() accepts sentences x beam rows against per-sentence memory
@@ -134,15 +145,40 @@ class AttentionalRNNDecoder(nn.Module):
         context, weights = self._attend_all(h.view(sentences, h.size(0) // sentences, -1), memory)
         return context.flatten(0, 1), weights.flatten(0, 1)
 
-    def _attend_all(self, queries: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
-        if supports(self.attention, BatchedAttention):
+    def _attend_all(self, queries: Tensor, memory: Memory,
+                    step_masks: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """queries (batch, steps, hidden) -> context (batch, steps, key_size), weights (batch,
+        steps, src_len); ``step_masks`` (batch, steps, src_len), when given, replaces
+        ``memory.mask`` with one mask per query (wait-k training)."""
+        batched = supports(self.attention, BatchedAttention)
+        if step_masks is None and batched:
             return self.attention.attend_all(queries, memory.keys, memory.cache, memory.mask)
+        if step_masks is not None and batched and supports(self.attention, StepMaskedAttention):
+            return self.attention.attend_all(queries, memory.keys, memory.cache, step_masks)
         # A plugin attention with only the per-step contract: one query at a time.
-        steps = [self.attention(q, memory.keys, memory.cache, memory.mask) for q in queries.unbind(1)]
+        masks = [memory.mask] * queries.size(1) if step_masks is None else step_masks.unbind(1)
+        steps = [self.attention(q, memory.keys, memory.cache, m)
+                 for q, m in zip(queries.unbind(1), masks)]
         return torch.stack([c for c, _ in steps], dim=1), torch.stack([w for _, w in steps], dim=1)
 
     def forward(self, tgt_in: Tensor, encoded: EncoderOutput) -> Tensor:
         """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab)."""
+        return self._teacher_force(tgt_in, encoded, None)
+
+    def forward_prefix(self, tgt_in: Tensor, encoded: EncoderOutput, readable: Tensor) -> Tensor:
+        """Prefix-to-prefix teacher forcing (Ma et al. 2019, sec. 3): tgt_in (batch, tgt_len),
+        readable (batch, tgt_len) ints -> logits (batch, tgt_len, vocab), where target step t
+        (the one that predicts target token t, 0-based) attends only to source positions
+        ``0 .. readable[b, t] - 1``, and to real tokens only. Everything else is :meth:`forward`.
+        """
+        positions = torch.arange(encoded.mask.size(1), device=encoded.mask.device)
+        step_masks = encoded.mask.unsqueeze(1) & (positions < readable.to(positions.device).unsqueeze(2))
+        return self._teacher_force(tgt_in, encoded, step_masks)
+
+    def _teacher_force(self, tgt_in: Tensor, encoded: EncoderOutput,
+                       step_masks: Tensor | None) -> Tensor:
+        """tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab); ``step_masks`` (batch,
+        tgt_len, src_len) or None (every step reads ``encoded.mask``)."""
         memory = self.memory(encoded)
         state = self.initial_state(encoded)
         # Embedded once for all steps: one lookup, and one (not one per step) dense gradient
@@ -150,14 +186,15 @@ class AttentionalRNNDecoder(nn.Module):
         embedded = self.embedding_dropout(self.embedding(tgt_in))
         if self.input_feeding:  # each step needs the previous attentional vector: a step loop
             vectors = []
-            for x in embedded.unbind(1):
-                vector, _, state = self._advance(x, state, memory)
+            for t, x in enumerate(embedded.unbind(1)):
+                step_memory = memory if step_masks is None else replace(memory, mask=step_masks[:, t])
+                vector, _, state = self._advance(x, state, step_memory)
                 vectors.append(vector)
             vectors = torch.stack(vectors, dim=1)
         else:  # the recurrence sees only the targets: one fused call, then attention for all steps
             lengths = (tgt_in != self.embedding.padding_idx).sum(1).clamp(min=1)
             h, _ = self.rnn(embedded, lengths, state.rnn)
-            context, _ = self._attend_all(h, memory)
+            context, _ = self._attend_all(h, memory, step_masks)
             vectors = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         # One output projection for all steps: the largest matrix product, batched once.
         return self.output(self.dropout(vectors))

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from nmt import checkpoint, registry, shortlist
+from nmt import checkpoint, registry, shortlist, waitk
 from nmt.config import Config
 from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
@@ -165,10 +165,14 @@ class Trainer:
                                    weight_decay=t.weight_decay)
         self.schedule = Schedule(self.optimizer, t)
         self.scaler = torch.amp.GradScaler("cuda") if t.precision == "fp16" else None
-        self.ddp = self.model
+        # A wait-k model trains prefix-to-prefix: the same weights through a forward pass in
+        # which each target step reads only a source prefix (nmt.waitk); offline models keep
+        # their own forward, untouched.
+        self.prefix = waitk.PrefixToPrefix(self.model) if t.wait_k else None
+        self.ddp = self.model if self.prefix is None else self.prefix
         if self.world.distributed:
             self.ddp = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.ddp, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.position = {"step": 0, "epoch": 0, "batch": 0}
         self.best: list[tuple[float, int]] = []  # (score, step), best first
         self.evals_without_gain = 0
@@ -220,9 +224,14 @@ class Trainer:
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def loss_sum(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    def loss_sum(self, model: torch.nn.Module, batch: Batch, k: int = 0) -> torch.Tensor:
+        """Summed cross-entropy of ``batch``; ``k`` > 0: ``model`` is the wait-k pass
+        (:class:`nmt.waitk.PrefixToPrefix`, maybe data-parallel) and reads with lag k."""
         with self.autocast():
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+            if k:
+                logits = model(batch.src, batch.src_lengths, batch.tgt_in, k)
+            else:
+                logits = model(batch.src, batch.src_lengths, batch.tgt_in)
         return F.cross_entropy(
             logits.float().reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1),
             ignore_index=self.tgt_tok.pad_id, label_smoothing=self.cfg.training.label_smoothing,
@@ -237,7 +246,9 @@ class Trainer:
         with torch.no_grad():
             for batch in self.dev_batches:
                 batch = batch.to(self.device)
-                total += float(self.loss_sum(model, batch))
+                # A wait-k model's dev loss is read at its largest lag, the same every time.
+                wait = self.prefix if self.prefix is not None else model
+                total += float(self.loss_sum(wait, batch, self.cfg.training.wait_k))
                 tokens += batch.n_tokens
         translator = Translator(model, self.src_tok, self.tgt_tok, self.cfg, shortlist=self.shortlist)
         hyps = translator.translate(self.dev_src, beam=self.cfg.training.dev_beam)
@@ -295,8 +306,10 @@ class Trainer:
             batch = collate([self.train_examples[i] for i in indices], tok.pad_id, tok.bos_id,
                             tok.eos_id).to(self.device)
             sync = not self.world.distributed or j == len(mine) - 1
+            k = waitk.sample_k(t.wait_k, t.wait_k_multi, t.seed, self.position["step"], j,
+                               self.world.rank) if t.wait_k else 0
             with contextlib.nullcontext() if sync else self.ddp.no_sync():
-                loss = self.loss_sum(self.ddp, batch)
+                loss = self.loss_sum(self.ddp, batch, k)
                 scaled = loss * (self.world.size / total_tokens)
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             loss_total += loss.item()
