@@ -22,7 +22,7 @@ from nmt.config import Config, DecodingOptions, from_dict
 from nmt.data.batching import pad_sequences
 from nmt.errors import NmtError
 from nmt.model import Seq2Seq, count_parameters
-from nmt.search import beam_search
+from nmt.search import SearchResult, beam_search
 from nmt.shortlist import Shortlist
 
 BUNDLED_MODEL = Path(__file__).parent / "models" / "bible-en-fr"
@@ -126,8 +126,11 @@ class Translator:
             return ids[:cap]
         return ids
 
-    def _search(self, ids: list[list[int]], options: DecodingOptions, nbest: int = 1,
-                keep_attention: bool = False):
+    def search(self, ids: list[list[int]], options: DecodingOptions, nbest: int = 1,
+               keep_attention: bool = False) -> list[list[SearchResult]]:
+        """Token ids in, hypotheses out: one batched beam search over non-empty sources
+        ``ids`` (already truncated), each source's ``nbest`` best, best first. The text
+        methods below and every other decoding path (live translation) end here."""
         lengths = torch.tensor([len(x) for x in ids])
         src = pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device)
         vocab = None
@@ -166,7 +169,7 @@ class Translator:
             bar = tqdm(total=len(texts), unit="sent", desc="translating", dynamic_ncols=True)
             bar.update(len(texts) - len(todo))
         for chunk in batches:
-            results = self._search([ids[i] for i in chunk], opts)
+            results = self.search([ids[i] for i in chunk], opts)
             for i, hyps in zip(chunk, results):
                 outputs[i] = self.tgt_tokenizer.decode(hyps[0].tokens) if hyps else ""
             if bar:
@@ -186,7 +189,7 @@ class Translator:
         if not ids:
             return []
         src_pieces = self.src_tokenizer.pieces(ids)
-        results = self._search([ids], opts, nbest=nbest, keep_attention=True)[0]
+        results = self.search([ids], opts, nbest=nbest, keep_attention=True)[0]
         hyps = []
         for r in results:
             tgt_pieces = self.tgt_tokenizer.pieces(r.tokens) + ["</s>"]
