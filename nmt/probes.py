@@ -15,10 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from nmt.contract import (
+    BatchedAttention,
     BeamSharingDecoder,
     EncoderOutput,
     FusedCell,
+    IncrementalEncoder,
+    PrefixDecoder,
     RestrictableDecoder,
+    StepMaskedAttention,
     supports,
 )
 
@@ -173,6 +177,29 @@ def attention(cls: type) -> str | None:
     if leak > 1e-6:
         return ("weights must be zero at padded source positions (mask False) — expected 0, "
                 f"got up to {leak:.3g}")
+    if supports(cls, StepMaskedAttention) and supports(cls, BatchedAttention):
+        return _step_masks(unit, keys, cache, mask, query_size)
+    return None
+
+
+def _step_masks(unit: Any, keys: Any, cache: Any, mask: Any, query_size: int) -> str | None:
+    """step_masks is True: attend_all with one mask per query must agree with forward per step."""
+    import torch
+
+    steps = 3
+    queries = torch.randn(keys.size(0), steps, query_size)
+    readable = torch.arange(1, steps + 1)[None, :, None]  # step t reads the first t + 1 keys
+    step_masks = mask.unsqueeze(1) & (torch.arange(keys.size(1))[None, None, :] < readable)
+    result = _call("attend_all(queries, keys, cache, mask (batch, steps, src_len))",
+                   unit.attend_all, queries, keys, cache, step_masks)
+    for t in range(steps):
+        context, weights = unit(queries[:, t], keys, cache, step_masks[:, t])
+        what = f"step_masks is True, but attend_all with a (batch, steps, src_len) mask, step {t},"
+        problem = (_difference(f"{what} the context", context, result[0][:, t], "forward", "attend_all")
+                   or _difference(f"{what} the weights", weights, result[1][:, t], "forward",
+                                  "attend_all"))
+        if problem:
+            return problem
     return None
 
 
@@ -219,7 +246,33 @@ def encoder(cls: type) -> str | None:
                            out.states[1, :3], "alone", "padded")
                or _difference("a sentence's summary in a padded batch and alone", alone.summary[0],
                               out.summary[1], "alone", "padded"))
-    return problem and f"padding must not change a sentence's encoding: {problem}"
+    if problem:
+        return f"padding must not change a sentence's encoding: {problem}"
+    if supports(cls, IncrementalEncoder):
+        return _incremental(cls, {**values, "bidirectional": False}, src[:1], lengths[:1])
+    return None
+
+
+def _incremental(cls: type, values: dict, src: Any, lengths: Any) -> str | None:
+    """incremental is True: pushing pieces in chunks must give the whole pass's states."""
+    import torch
+
+    from nmt import options
+    from nmt.kinds import KINDS
+
+    args, kwargs = KINDS["encoders"].constructor.arguments(cls, values, options.defaults(cls))
+    unit = _call(f"{cls.__name__}(..., bidirectional=False)", cls, *args, **kwargs).eval()
+    if not supports(unit, IncrementalEncoder):  # this instance switched it off: nothing to hold
+        return None
+    whole = unit(src, lengths).states
+    stream = _call("start_stream(1, ...)", unit.start_stream, 1, torch.device("cpu"), torch.float32)
+    pushed = []
+    for start, end in ((0, 2), (2, 3), (3, src.size(1))):
+        states, stream = _call("extend(stream, ids)", unit.extend, stream, src[:, start:end])
+        pushed.append(states)
+    problem = _difference("the states of pieces pushed in chunks of 2, 1 and 2 and of one whole "
+                          "pass", whole, torch.cat(pushed, dim=1), "forward", "extend")
+    return problem and f"incremental is True, but {problem}"
 
 
 def _listing(value: Any) -> str:
@@ -306,7 +359,33 @@ def decoder(cls: type) -> str | None:
                               "memory per beam", "shared memory")
         if problem:
             return problem
+    if supports(cls, PrefixDecoder):
+        return _prefix(unit, encoded, logits)
     return None
+
+
+def _prefix(unit: Any, encoded: EncoderOutput, logits: Any) -> str | None:
+    """forward_prefix: reading everything is forward; step 0 reading one piece ignores the rest."""
+    from dataclasses import replace
+
+    import torch
+
+    tgt_in = torch.tensor([[2, 5, 6], [2, 7, 0]])
+    everything = torch.full((2, 3), encoded.mask.size(1))
+    full = _call("forward_prefix(tgt_in, encoded, readable)", unit.forward_prefix, tgt_in,
+                 encoded, everything)
+    problem = _difference("forward_prefix reading the whole source and forward: the logits",
+                          logits, full, "forward", "forward_prefix")
+    if problem:
+        return problem
+    readable = torch.tensor([[1, 2, 3], [1, 2, 3]])
+    changed = replace(encoded, states=encoded.states.clone())
+    changed.states[:, 1:] += 1.0
+    before = unit.forward_prefix(tgt_in, encoded, readable)[:, 0]
+    after = unit.forward_prefix(tgt_in, changed, readable)[:, 0]
+    problem = _difference("forward_prefix's step 0, reading one source piece, when later pieces "
+                          "change: the logits", before, after, "before", "after")
+    return problem and f"{problem} — expected step t to read only source positions < readable[:, t]"
 
 
 def _log_probs(what: str, value: Any, shape: tuple[int, ...]) -> str | None:

@@ -2,17 +2,26 @@
 per source piece read, each step seeing only the source read so far.
 
 Training (prefix-to-prefix): :func:`readable` gives, per target step, how much source that
-step may attend to; the trainer hands it to the decoder's ``forward_prefix``.
+step may attend to; the trainer runs :class:`PrefixToPrefix`, which hands it to the decoder's
+``forward_prefix``.
+
+Streaming: one stream is a :class:`WaitKState` value, advanced by :func:`read` (push source
+pieces through the incremental encoder, O(1) work per piece) and :func:`write` (one greedy
+target token over what has been read). The policy itself (when to read, when to write) is the
+caller's: wait-k reads k pieces, then alternates write and read, then writes until EOS once the
+source is complete. Nothing is stored on the model, so one model serves many streams.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from nmt.contract import IncrementalEncoder, PrefixDecoder, supports
+from nmt.contract import EncoderOutput, IncrementalEncoder, PrefixDecoder, supports
 from nmt.errors import NmtError
 
 
@@ -67,3 +76,92 @@ class PrefixToPrefix(nn.Module):
         encoded = self.model.encoder(src, src_lengths)
         schedule = readable(k, src_lengths, tgt_in.size(1)).to(src.device)
         return self.model.decoder.forward_prefix(tgt_in, encoded, schedule)
+
+
+# -- streaming -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitKState:
+    """One stream of a wait-k translation, as a value: every function returns a new one.
+
+    encoder: the encoder's stream state (:meth:`IncrementalEncoder.start_stream`'s value);
+    states: (1, read, output_size) the encoder states of every source piece read so far;
+    decoder: the decoder's state after the last write (None before the first one);
+    written: the target ids written so far (no BOS; the EOS when it came); finished: True once
+    EOS has been written.
+    """
+
+    encoder: Any
+    states: Tensor
+    decoder: Any = None
+    written: tuple[int, ...] = ()
+    finished: bool = False
+
+    @property
+    def read(self) -> int:
+        """How many source pieces have been read."""
+        return self.states.size(1)
+
+
+def start(model: nn.Module, device: torch.device | str = "cpu") -> WaitKState:
+    """An empty stream for ``model`` (a Seq2Seq in eval mode whose encoder offers
+    :class:`~nmt.contract.IncrementalEncoder`, e.g. trained with ``training.wait_k``)."""
+    encoder = model.encoder
+    if not supports(encoder, IncrementalEncoder):
+        raise NmtError(f"this model's encoder ({type(encoder).__name__}) cannot read a stream piece "
+                       "by piece (no IncrementalEncoder; a bidirectional encoder never can): "
+                       "streaming wait-k needs a model trained with model.bidirectional: false.")
+    device = torch.device(device)
+    dtype = next(model.parameters()).dtype
+    with torch.inference_mode():
+        stream = encoder.start_stream(1, device, dtype)
+    return WaitKState(encoder=stream, states=torch.zeros(1, 0, encoder.output_size, device=device,
+                                                         dtype=dtype))
+
+
+def read(model: nn.Module, state: WaitKState, new_ids: list[int] | Tensor) -> WaitKState:
+    """Push source pieces ``new_ids`` (n ids, n >= 0; no BOS/EOS, as the tokenizer encodes them)
+    into the stream: the encoder runs over these n pieces only, from the carried state."""
+    ids = torch.as_tensor(new_ids, dtype=torch.long, device=state.states.device).reshape(1, -1)
+    if ids.size(1) == 0:
+        return state
+    with torch.inference_mode():
+        new_states, stream = model.encoder.extend(state.encoder, ids)
+        states = torch.cat([state.states, new_states.to(state.states.dtype)], dim=1)
+    return replace(state, encoder=stream, states=states)
+
+
+def write(model: nn.Module, state: WaitKState, *, bos: int, eos: int, max_len: int,
+          pad: int = 0, min_length: int = 1) -> tuple[WaitKState, int | None]:
+    """One greedy decoding step over the source read so far -> (new state, the token written),
+    or (state, None) when the stream had already finished.
+
+    Chooses as :func:`nmt.search.beam_search` with ``beam=1`` does: never pad or BOS, no EOS
+    before ``min_length`` tokens, and EOS when ``max_len - 1`` tokens have been written (so
+    ``max_len`` counts the EOS). Writing EOS finishes the stream. The decoder's memory is
+    rebuilt from the read states at each write (attention reads all of them anyway); with
+    ``model.decoder_init: zero`` the first state depends on nothing read, as in training.
+    """
+    if state.finished:
+        return state, None
+    if state.read == 0:
+        raise NmtError("wait-k write before any source piece was read: read at least one first.")
+    decoder, states = model.decoder, state.states
+    with torch.inference_mode():
+        mask = torch.ones(states.shape[:2], dtype=torch.bool, device=states.device)
+        # The summary of a unidirectional encoder is its top layer's last output: the last
+        # state read. Only a bridge or `last` init reads it, which wait-k training forbids.
+        encoded = EncoderOutput(states=states, mask=mask, summary=states[:, -1])
+        memory = decoder.memory(encoded)
+        dec_state = decoder.initial_state(encoded) if state.decoder is None else state.decoder
+        prev = torch.tensor([state.written[-1] if state.written else bos], device=states.device)
+        log_probs, _, dec_state = decoder.step(prev, dec_state, memory)
+        scores = log_probs[0].clone()
+        scores[[pad, bos]] = float("-inf")
+        count = len(state.written)
+        if count < min_length:
+            scores[eos] = float("-inf")
+        token = eos if count + 1 >= max_len else int(scores.argmax())
+    return replace(state, decoder=dec_state, written=(*state.written, token),
+                   finished=token == eos), token
