@@ -2,6 +2,11 @@
 
 Reads one sentence per line (stdin by default) and writes one translation per line, in order.
 Without ``--model`` the small English->French model bundled with nmt is used.
+
+With ``--stream`` it translates text as it arrives (live captions, typing, a transcript): each
+line of input is one segment, read word by word, and every change to what should be shown is
+one JSON line (``line``, ``committed``, ``tentative``, ``erased``, ``source_words``, ``final``;
+a final record also has each target word's delay in source words).
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "--set decoding.no_repeat_ngram=3 (repeatable)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    live = p.add_argument_group("live translation")
+    live.add_argument("--stream", action="store_true",
+                      help="translate as text arrives; one JSON line per update")
+    live.add_argument("--policy", choices=["retranslate", "wait-k"], default="retranslate",
+                      help="retranslate: any model (default); wait-k: a model trained with training.wait_k")
+    live.add_argument("--k", type=int, default=None,
+                      help="retranslate: target pieces kept tentative (default 0); "
+                           "wait-k: source pieces of lag (default 3)")
 
 
 def read_input(path: str) -> list[str]:
@@ -52,16 +65,14 @@ def run(args: argparse.Namespace) -> int:
         raise NmtError("--beam must be at least 1.")
     if args.output != "-" and Path(args.output).exists() and not args.force:
         raise NmtError(f"output file {args.output!r} exists; pass --force to overwrite it.")
-    for item in args.overrides:
-        if not item.startswith("decoding."):
-            raise NmtError(f"--set {item!r}: nmt translate changes only decoding.* settings "
-                           "(the model's other settings are fixed by its training).")
     if args.threads is not None:
         if args.threads < 1:
             raise NmtError("--threads must be at least 1.")
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.stream:
+        return _stream(args)
     lines = read_input(args.input)
     # Overrides go in at load time, so decoding.quantize=int8 quantizes like --quantize does.
     translator = Translator.load(args.model, quantize=args.quantize, overrides=args.overrides)
@@ -81,3 +92,45 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_text(Path(args.output), text)
     return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    """Follow the input as it arrives: read whatever bytes are there, never wait for the end."""
+    import codecs
+    import json
+
+    from nmt.streaming import Stream
+    from nmt.streaming.feed import follow
+    from nmt.translator import Translator
+
+    if args.output != "-":
+        raise NmtError("--stream writes its updates to stdout; drop --output.")
+    translator = Translator.load(args.model, quantize=args.quantize, overrides=args.overrides)
+    options = translator.resolve(beam=args.beam, length_penalty=args.length_penalty)
+    Stream(translator, args.policy, args.k, options)  # a wrong --policy/--k fails before reading
+    source = sys.stdin.buffer if args.input == "-" else _open(args.input)
+    for record in follow(_decoded(source, codecs.getincrementaldecoder("utf-8")(), args.input),
+                         lambda: Stream(translator, args.policy, args.k, options)):
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _open(path: str):
+    try:
+        return open(path, "rb")  # noqa: SIM115 (closed at exit; streamed, not read whole)
+    except FileNotFoundError:
+        raise NmtError(f"input file {path!r} not found.") from None
+
+
+def _decoded(source, decoder, name: str):
+    """Text chunks as soon as their bytes arrive (``read1`` returns what is there)."""
+    while True:
+        data = source.read1(65536)
+        try:
+            yield decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise NmtError(f"{'stdin' if name == '-' else name} is not valid UTF-8; convert it "
+                           "first, e.g. iconv -f LATIN1 -t UTF-8.") from None
+        if not data:
+            return
