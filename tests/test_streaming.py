@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -139,3 +140,54 @@ def test_update_is_plain_data():
     update = Update("a", "b", 1, 2)
     assert update.as_dict() == {"committed": "a", "tentative": "b", "erased": 1, "source_words": 2,
                                 "final": False}
+
+
+# -- wait-k ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def waitk_translator(translator) -> Translator:
+    """A wait-k-shaped model (unidirectional encoder, zero decoder start) with random weights
+    and the bundled tokenizers: untrained, so its outputs vary from sentence to sentence."""
+    import torch
+
+    from nmt.config import Config, ModelConfig
+    from nmt.model import build_model
+
+    cfg = Config(model=ModelConfig(embedding_size=16, encoder_hidden_size=24, bidirectional=False,
+                                   decoder_hidden_size=24, decoder_init="zero", dropout=0.0))
+    cfg = dataclasses.replace(cfg, decoding=cfg.decoding.updated(max_length_ratio=1.0,
+                                                                 max_length_offset=3))
+    torch.manual_seed(0)
+    model, _ = build_model(cfg.model, translator.src_tokenizer.vocab_size,
+                           translator.tgt_tokenizer.vocab_size)
+    return Translator(model, translator.src_tokenizer, translator.tgt_tokenizer, cfg)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_wait_k_writes_one_piece_per_piece_read_once_k_behind(waitk_translator, k):
+    stream = Stream(waitk_translator, policy="wait-k", k=k)
+    src = waitk_translator.src_tokenizer
+    text, previous = "", ""
+    for word in VERSES[0].split(" ")[:8]:
+        text += word + " "
+        update = stream.push(word + " ")
+        read = len(src.encode(text.strip()))
+        assert update.erased == 0 and update.tentative == ""
+        assert update.committed.startswith(previous)  # nothing written is taken back
+        assert stream._state.read == read and len(stream._state.written) == max(0, read - k + 1)
+        previous = update.committed
+    stream.finish()
+    assert stream.erased == 0 and stream.last.final
+
+
+def test_wait_k_with_a_lag_past_the_source_is_offline_greedy_search(waitk_translator):
+    greedy = waitk_translator.resolve(beam=1)
+    for verse in VERSES[:6]:
+        stream = typed(waitk_translator, verse, policy="wait-k", k=1000)
+        assert stream.finish() == waitk_translator.translate([verse], options=greedy)[0]
+
+
+def test_wait_k_refuses_a_bidirectional_model(translator):
+    with pytest.raises(NmtError, match="bidirectional"):
+        Stream(translator, policy="wait-k")
