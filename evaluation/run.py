@@ -17,7 +17,7 @@ from typing import Any
 
 from nmt.errors import NmtError
 from nmt.evaluation import report as report_mod
-from nmt.evaluation import sentences, suites, systems, testset
+from nmt.evaluation import sentences, streaming, suites, systems, testset
 from nmt.evaluation.compare import DEFAULT_SAMPLES, Comparison, compare, format_table
 from nmt.evaluation.io import read_lines, write_lines
 from nmt.evaluation.metrics import (
@@ -63,6 +63,11 @@ class Request:
     width: int = WIDTH
     hyp_out: str | None = None
     force: bool = False
+    # --streaming: translate --model live, word by word, and measure latency (policy default
+    # "retranslate"; k is the policy's setting, see nmt.streaming.Stream).
+    streaming: bool = False
+    policy: str | None = None
+    k: int | None = None
 
 
 @dataclass
@@ -76,6 +81,7 @@ class Evaluation:
     evalset: testset.EvalSet
     report_dir: Path | None
     width: int
+    streaming: streaming.StreamingResult | None = None
 
 
 def evaluate(request: Request) -> Evaluation:
@@ -97,7 +103,13 @@ def evaluate(request: Request) -> Evaluation:
     if request.hyp_out is not None:
         _check_hyp_out(Path(request.hyp_out), _inputs(request, evalset), request.force)
 
-    all_systems = _systems(request, evalset, hyp_lines, compare_files)
+    streamed = None
+    if request.streaming:
+        assert request.model is not None  # _check_mode: --streaming needs --model
+        streamed = streaming.from_model(request.model, evalset, request.decoding,
+                                        request.policy or "retranslate", request.k)
+    all_systems = _systems(request, evalset, hyp_lines, compare_files,
+                           streamed[0] if streamed else None)
 
     # `metrics` are unique and checked, so no scorer can fail after the translations.
     scorers = [Scorer(name, evalset.references, request.options) for name in metrics]
@@ -125,12 +137,15 @@ def evaluate(request: Request) -> Evaluation:
         evalset=evalset, systems=all_systems, metrics=metrics, options=request.options,
         comparison=comparison, sentence_scores=per_sentence, worst=worst, hyp=hyp,
     )  # fmt: skip
+    if streamed is not None:
+        result["streaming"] = streamed[1].as_dict()
     if report_dir is not None:
         report_mod.write(
             report_dir, result, all_systems, evalset, per_sentence,
             force=request.force, width=request.width,
         )  # fmt: skip
-    return Evaluation(result, main, comparison, worst, evalset, report_dir, request.width)
+    return Evaluation(result, main, comparison, worst, evalset, report_dir, request.width,
+                      streamed[1] if streamed else None)
 
 
 def summary(evaluation: Evaluation) -> str:
@@ -138,6 +153,8 @@ def summary(evaluation: Evaluation) -> str:
     parts = []
     for s in evaluation.main.scores:
         parts.append(f"{s.text}\n  signature: {s.signature}")
+    if evaluation.streaming is not None:
+        parts.append(evaluation.streaming.summary(evaluation.width))
     if evaluation.comparison is not None:
         parts.append("\n" + format_table(evaluation.comparison, evaluation.width))
     if evaluation.worst is not None:
@@ -182,8 +199,10 @@ def _systems(
     evalset: testset.EvalSet,
     hyp_lines: list[str] | None,
     compare_files: dict[str, systems.System],
+    streamed: systems.System | None = None,
 ) -> list[systems.System]:
-    """The main system, then the --compare ones in order, translating model directories."""
+    """The main system (``streamed`` if given), then the --compare ones in order, translating
+    model directories."""
     if hyp_lines is not None and request.hyp is not None:
         main = systems.System(
             name=request.hyp, kind="hypotheses", path=request.hyp, hyp_file=request.hyp,
@@ -191,7 +210,7 @@ def _systems(
         )  # fmt: skip
     else:
         assert request.model is not None  # _check_mode: exactly one of hyp and model
-        main = systems.from_model(request.model, evalset, request.decoding)
+        main = streamed or systems.from_model(request.model, evalset, request.decoding)
         if request.hyp_out is not None:  # saved at once: a later failure must not lose it
             write_lines(request.hyp_out, main.hypotheses, force=request.force)
             main.hyp_file = request.hyp_out
@@ -227,6 +246,7 @@ def _check_mode(request: Request) -> None:
                 f"{flag} only applies with --model (or a model directory in --compare); "
                 f"with --hyp the hypotheses are read, not translated (drop {flag})"
             )
+    _check_streaming(r)
     if r.hyp_out is not None and r.model is None:
         raise NmtError(
             "--hyp-out only applies with --model; with --hyp the hypotheses are already in a "
@@ -270,6 +290,25 @@ def _check_mode(request: Request) -> None:
         raise NmtError(f"--width must be 0 or more, got {r.width}")
 
 
+def _check_streaming(r: Request) -> None:
+    from nmt.streaming import POLICIES
+
+    if not r.streaming:
+        for flag, value in (("--policy", r.policy), ("--k", r.k)):
+            if value is not None:
+                raise NmtError(f"{flag} only applies with --streaming (add it, or drop {flag})")
+        return
+    if r.model is None:
+        raise NmtError("--streaming translates live with --model DIR; hypotheses read with "
+                       "--hyp have no delays to measure")
+    if r.compare:
+        raise NmtError("--streaming evaluates one model; drop --compare (or run one "
+                       "`nmt evaluate --streaming` per model)")
+    if r.policy is not None and r.policy not in POLICIES:
+        raise NmtError(f"--policy {r.policy}: unknown streaming policy; choose one of: "
+                       f"{', '.join(POLICIES)}")
+
+
 def _check_metrics(names: list[str], options: MetricOptions) -> list[str]:
     """Set every metric up once now, so a bad option fails before anything slow."""
     metrics = unique_metrics(names)
@@ -306,6 +345,9 @@ def _report_dir(request: Request) -> Path | None:
         name = Path(request.suite).stem
         if request.limit is not None:
             name += f"-first{request.limit}"
+        if request.streaming:  # beside, not over, the offline report
+            name += f"-streaming-{request.policy or 'retranslate'}"
+            name += "" if request.k is None else f"-k{request.k}"
         return Path(request.model) / "eval" / name
     return None
 

@@ -3,7 +3,8 @@ sacrebleu command line on the same files and options. Give hypotheses with --hyp
 to translate with --model; the test set is --src/--ref files or a named --suite (see
 --list-suites). --compare ranks more systems with sacrebleu's paired significance tests,
 --worst N shows the sentences a system does worst on, and --report DIR writes report.json,
-report.md, the hypotheses and per-sentence scores.
+report.md, the hypotheses and per-sentence scores. --streaming translates with --model live,
+word by word, and adds latency (AL, LAAL, DAL, AP) and normalized erasure to the scores.
 """
 
 # The module docstring above is the `nmt evaluate --help` description. This module only parses;
@@ -20,6 +21,7 @@ from nmt.evaluation.metrics import METRICS, WIDTH, MetricOptions
 # Light modules: sacrebleu and torch are imported only when a score or a translation is needed.
 from nmt.evaluation.run import DEFAULT_METRICS, Request, evaluate, notes, suite_listing, summary
 from nmt.evaluation.systems import Decoding
+from nmt.streaming import POLICIES
 
 __all__ = ["add_arguments", "run"]
 
@@ -112,6 +114,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     decoding.add_argument("--batch-size", type=int, default=None, metavar="N",
                           help="sentences per batch (default: the model's config)")
 
+    live = parser.add_argument_group("live translation (with --model)")
+    live.add_argument(
+        "--streaming", action="store_true",
+        help="feed each source sentence word by word through a live stream; score the final "
+        "translations and report latency (AL, LAAL, DAL, AP, in source words) and erasure",
+    )  # fmt: skip
+    live.add_argument("--policy", choices=POLICIES, default=None,
+                      help="streaming policy (default: retranslate)")
+    live.add_argument("--k", type=int, default=None, metavar="K",
+                      help="the policy's k: hidden target pieces for retranslate (default 0), "
+                      "lag in source pieces for wait-k (default 3)")
+
     comparison = parser.add_argument_group("comparing systems")
     comparison.add_argument(
         "--compare",
@@ -168,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         compare=args.compare, paired_bs=args.paired_bs, paired_ar=args.paired_ar,
         paired_bs_n=args.paired_bs_n, paired_ar_n=args.paired_ar_n, report=args.report,
         worst=args.worst, width=args.width, hyp_out=args.hyp_out, force=args.force,
+        streaming=args.streaming, policy=args.policy, k=args.k,
     )  # fmt: skip
     evaluation = evaluate(request)
     if args.json:
