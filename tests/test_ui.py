@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import gradio as gr
 import pytest
 from ui_support import SENTENCE, client, fetch, free_port, serve
 
@@ -228,6 +229,90 @@ def test_file_translation_reports_progress_by_chunk(translator, tmp_path: Path, 
     assert Path(path).name == "five.fr.txt" and "5 lines" in summary
 
 
+# -- live mode: one stream per session, a search per new word -------------------------------------
+
+
+def test_live_words_and_rendering() -> None:
+    from nmt.streaming import Update
+    from nmt.ui.live import complete_words, render
+
+    assert complete_words("In the beg") == "In the "
+    assert complete_words("In the ") == "In the "
+    assert complete_words("In") == complete_words("") == ""
+    page = render(Update(" Au <b>", " ${x} & {{y}}", 0, 2))
+    assert '<span class="committed">Au &lt;b&gt;</span>' in page
+    assert '<span class="tentative"' in page and "&#36;&#123;x&#125; &amp;" in page
+    assert "<b>" not in page and "${" not in page and "{{" not in page
+    assert 'data-state="typing"' in page and 'data-words="2"' in page
+    final = render(Update("Au commencement.", "", 0, 3, final=True))
+    assert 'data-state="final"' in final and "tentative" not in final
+    assert render(None) == render(Update("", "", 0, 0)) == ""
+
+
+def test_live_handler_searches_once_per_word_and_ends_offline(
+    translator, tmp_path, monkeypatch
+) -> None:
+    from nmt.streaming import Stream
+    from nmt.ui.handlers import Handlers
+    from nmt.ui.live import LiveSession, render
+
+    handlers = Handlers(ModelCatalog([translator]), tmp_path)
+    searches: list[int] = []
+    search = translator.search
+
+    def counted(*args, **kwargs):
+        searches.append(1)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(translator, "search", counted)
+    session, pages = None, []
+    for end in range(1, len(SENTENCE) + 1):  # key by key, as the page sends it
+        page, session = handlers.live(SENTENCE[:end], 3, 1.0, translator.name, session)
+        pages.append(page)
+    assert isinstance(session, LiveSession)
+    words = SENTENCE.split()
+    assert len(searches) == len(words) - 1  # the last word has no space after it yet
+    page, session = handlers.live_final(SENTENCE, 3, 1.0, translator.name, session)
+    assert len(searches) == len(words)  # one more: the final translation
+    # A late or repeated event for the finished text recomputes nothing.
+    assert handlers.live_final(SENTENCE, 3, 1.0, translator.name, session)[0] == page
+    assert handlers.live(SENTENCE, 3, 1.0, translator.name, session)[0] == page
+    assert len(searches) == len(words)
+
+    expected = translator.translate([SENTENCE], beam=3, length_penalty=1.0)[0]
+    assert 'data-state="final"' in page and html.escape(expected, quote=True) in page
+    # While typing, the page showed what a stream fed word by word shows, tail marked.
+    stream = Stream(translator, options=translator.resolve(beam=3, length_penalty=1.0))
+    for word in words[:-1]:
+        update = stream.push(word + " ")
+    assert pages[-1] == render(update)
+    assert '<span class="tentative"' in "".join(pages)
+
+
+def test_live_restarts_on_an_edit_or_new_settings(translator, short_translator, tmp_path) -> None:
+    from nmt.ui.handlers import Handlers
+
+    handlers = Handlers(ModelCatalog([translator, short_translator]), tmp_path)
+
+    def fresh(text: str, beam: int = 3, model: str = translator.name) -> str:
+        return handlers.live(text, beam, 1.0, model)[0]
+
+    session = None
+    for text in ("In the ", "In the beginning ", "In the beginning God "):
+        page, session = handlers.live(text, 3, 1.0, translator.name, session)
+    # An earlier word changed: the session starts again and shows what a new one shows.
+    edited = "In a beginning God "
+    assert handlers.live(edited, 3, 1.0, translator.name, session)[0] == fresh(edited)
+    assert handlers.live(edited, 1, 1.0, translator.name, session)[0] == fresh(edited, beam=1)
+    assert handlers.live(edited, 1, 1.0, "tiny-short", session)[0] == fresh(edited, 1, "tiny-short")
+    # Blank text shows nothing; bad settings are refused as for /translate.
+    assert handlers.live("   ", 3, 1.0, translator.name, session)[0] == ""
+    with pytest.raises(gr.Error, match="Beam size"):
+        handlers.live(SENTENCE, 0, 1.0, translator.name, session)
+    with pytest.raises(gr.Error, match="limit is 2,000"):
+        handlers.live_final("a " * 1001, 3, 1.0, translator.name, session)
+
+
 # -- CLI arguments --------------------------------------------------------------------------------
 
 
@@ -348,6 +433,19 @@ def test_select_model_describes_it_and_resets_the_page(served) -> None:
     assert source["label"] == "Source (en)" and output["label"] == "Translation (fr)"
     assert output["value"] == "" and (table["data"], page, picker["choices"]) == ([], "", [])
     assert (beam, penalty) == (2, 1.0)  # tiny-short's own decoding settings
+
+
+def test_live_endpoints_keep_a_stream_per_session(served, translator) -> None:
+    _, url, api = served
+    page = ""
+    for end in range(1, len(SENTENCE)):
+        page = api.predict(SENTENCE[:end], 3, 1.0, api_name="/live")
+    assert 'data-state="typing"' in page and 'class="tentative"' in page
+    final = api.predict(SENTENCE, 3, 1.0, api_name="/live_final")
+    expected = api.predict(SENTENCE, 3, 1.0, 1, api_name="/translate")[0]
+    assert 'data-state="final"' in final and html.escape(expected, quote=True) in final
+    # Another session has its own stream and starts from its own text.
+    assert 'data-words="2"' in client(url).predict("In the", 3, 1.0, api_name="/live_final")
 
 
 def test_translate_file_round_trip(served, short_translator, tmp_path: Path) -> None:

@@ -26,12 +26,13 @@ def client(url: str) -> Any:
 
 
 @contextmanager
-def serve(model_dirs: Sequence[Path]) -> Iterator[tuple[Any, str]]:
-    """The app on 127.0.0.1 serving `model_dirs` (first one default); yields (demo, url)."""
+def serve(model_dirs: Sequence[Path] = (), bundled: bool = False) -> Iterator[tuple[Any, str]]:
+    """The app on 127.0.0.1 serving `model_dirs` (first one default), then the bundled model
+    if `bundled`; yields (demo, url)."""
     from nmt.ui.app import launch
     from nmt.ui.models import load_catalog
 
-    catalog = load_catalog(list(model_dirs), bundled=False)
+    catalog = load_catalog(list(model_dirs), bundled=bundled)
     port = free_port()
     demo = launch(catalog, host="127.0.0.1", port=port, block=False)
     try:

@@ -10,6 +10,10 @@ API endpoints (named for gradio_client):
     /show_attention  rank -> heatmap of that hypothesis from the session's last /translate
     /translate_file  file, beam, length_penalty, model -> translated file, summary
     /select_model    model -> model card and the page updated for that model
+    /live            text, beam, length_penalty, model -> live translation (HTML) of the
+                     complete words so far, the tentative tail in <span class="tentative">
+    /live_final      text, beam, length_penalty, model -> the final translation (HTML) of
+                     the whole text, equal to /translate's; both keep a per-session stream
 """
 
 from __future__ import annotations
@@ -49,10 +53,37 @@ _COUNTER_JS = f"""(text) => {{
     return n.toLocaleString("en") + " / {limits.MAX_CHARS:,} characters" + note;
 }}"""
 
+# Live mode: how long typing must pause before the last word is read and the translation
+# finished. The page, not the server, keeps this clock, so a pause costs no request.
+LIVE_PAUSE_MS = 500
+
+# Runs in the browser on every change of the source box. It asks the server for a live update
+# (a click on the hidden #live-tick) only when the complete words changed, since a word counts
+# once whitespace follows it; at a sentence end, or after a pause, it asks for the final
+# translation (#live-pause). With live mode off it does nothing.
+_LIVE_JS = f"""(text, live) => {{
+    const w = window;
+    clearTimeout(w.nmtLivePause);
+    if (!live) {{ w.nmtLiveWords = undefined; return []; }}
+    text = text || "";
+    const click = (id) => document.getElementById(id)?.click();
+    const words = text.replace(/\\S*$/, "");
+    if (/[.!?\u2026]["'\u2019\u201d\u00bb)\\]]*\\s*$/.test(text)) {{
+        w.nmtLiveWords = undefined;
+        click("live-pause");
+        return [];
+    }}
+    if (words !== w.nmtLiveWords) {{ w.nmtLiveWords = words; click("live-tick"); }}
+    w.nmtLivePause = setTimeout(() => click("live-pause"), {LIVE_PAUSE_MS});
+    return [];
+}}"""
+
 _CSS = """
 #char-counter { text-align: right; font-size: 0.85em; opacity: 0.75; margin-top: -0.5em; }
 #heatmap { min-height: 2em; }
 #heatmap table, #heatmap th, #heatmap td { border: none; }
+#live .live-text { font-size: var(--text-lg); line-height: 1.5; min-height: 1.5em; }
+#live .tentative { opacity: 0.55; font-style: italic; text-decoration: underline dotted; }
 """
 
 
@@ -155,7 +186,17 @@ def build_app(
                             translate_btn = gr.Button("Translate", variant="primary",
                                                       elem_id="translate-btn")
                             clear_btn = gr.ClearButton(value="Clear", elem_id="clear-btn")
+                        live_on = gr.Checkbox(
+                            value=False, label="Live: translate while I type",
+                            info="Each word updates the translation; the grey tail may "
+                            "still change. A pause or a full stop gives the final one.",
+                            elem_id="live-toggle",
+                        )
                     with gr.Column():
+                        live_out = gr.HTML(
+                            "", label="Live translation", show_label=True, container=True,
+                            padding=True, visible=False, js_on_load=None, elem_id="live",
+                        )
                         output = gr.Textbox(
                             label=f"Translation ({tgt})", lines=3, interactive=False,
                             buttons=["copy"], elem_id="translation",
@@ -175,6 +216,10 @@ def build_app(
                 )
                 heatmap = gr.HTML("", label="Attention", js_on_load=None, elem_id="heatmap")
                 heatmaps = gr.State([], time_to_live=STATE_TTL_S)
+                live_session = gr.State(None, time_to_live=STATE_TTL_S)
+                # Pressed by _LIVE_JS, never by the user: they exist for their click events.
+                live_tick = gr.Button("live update", visible="hidden", elem_id="live-tick")
+                live_pause = gr.Button("live final", visible="hidden", elem_id="live-pause")
 
             with gr.Tab("File", id="file-tab"):
                 gr.Markdown(
@@ -197,6 +242,31 @@ def build_app(
             queue=False, api_visibility="private",
         )
         clear_btn.add([source, output, nbest_table, heatmap])  # in the browser, no request
+        source.change(
+            None, inputs=[source, live_on], outputs=[], js=_LIVE_JS,
+            queue=False, api_visibility="private",
+        )
+        live_inputs = [source, beam, length_penalty, model, live_session]
+        # One stream per session: each event takes the session's lock. "always_last" drops
+        # the updates a fast typist overtakes and still sends the latest text.
+        for button, fn, name, description in (
+            (live_tick, handlers.live, "live",
+             "Live translation of the complete words of a text being typed (HTML)."),
+            (live_pause, handlers.live_final, "live_final",
+             "Final live translation of the whole text (HTML), as /translate gives it."),
+        ):
+            button.click(
+                fn, inputs=live_inputs, outputs=[live_out, live_session],
+                api_name=name, api_description=description, trigger_mode="always_last",
+                show_progress="hidden", concurrency_id="sentences",
+                concurrency_limit=limits.CONCURRENCY_LIMIT,
+            )
+        live_on.change(
+            handlers.live_toggled, inputs=[live_on, *live_inputs],
+            outputs=[live_out, live_session], api_visibility="private",
+            show_progress="hidden", concurrency_id="sentences",
+            concurrency_limit=limits.CONCURRENCY_LIMIT,
+        )
         gr.on(
             triggers=[translate_btn.click, source.submit],
             fn=handlers.translate,

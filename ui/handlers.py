@@ -20,6 +20,7 @@ from nmt.errors import NmtError
 from nmt.ui import limits
 from nmt.ui.checks import check_decoding, check_text
 from nmt.ui.heatmap import attention_heatmap
+from nmt.ui.live import LiveSession, render
 from nmt.ui.models import ModelCatalog
 from nmt.ui.textfile import output_name, read_lines, write_lines
 
@@ -85,6 +86,45 @@ class Handlers:
         ]
         picker = gr.Radio(choices=_rank_choices(len(hypotheses)), value=1)
         return hypotheses[0].text, rows, heatmaps[0], picker, heatmaps
+
+    @user_errors
+    def live(
+        self, text: str | None, beam: float, length_penalty: float, model: str,
+        session: LiveSession | None = None,
+    ) -> tuple[str, LiveSession]:
+        """The live translation of the words typed so far, as HTML: committed text plainly,
+        the tentative tail in `<span class="tentative">`. A word counts once a space follows."""
+        return self._live(text, beam, length_penalty, model, session, final=False)
+
+    @user_errors
+    def live_final(
+        self, text: str | None, beam: float, length_penalty: float, model: str,
+        session: LiveSession | None = None,
+    ) -> tuple[str, LiveSession]:
+        """The final live translation of the whole text (the page asks once typing pauses):
+        the same text as /translate gives with the same settings."""
+        return self._live(text, beam, length_penalty, model, session, final=True)
+
+    @user_errors
+    def live_toggled(
+        self, on: bool, text: str | None, beam: float, length_penalty: float, model: str,
+        session: LiveSession | None = None,
+    ) -> tuple[Any, LiveSession | None]:
+        """Show the live panel, already holding the final translation of the text in the
+        box, or hide it."""
+        if not on:
+            return gr.HTML(value="", visible=False), session
+        page, session = self._live(text, beam, length_penalty, model, session, final=True)
+        return gr.HTML(value=page, visible=True), session
+
+    def _live(self, text: Any, beam: Any, length_penalty: Any, model: Any,
+              session: LiveSession | None, final: bool) -> tuple[str, LiveSession]:
+        text = check_text(text)
+        settings = check_decoding(beam, length_penalty)
+        translator = self.catalog.get(model)
+        session = session if isinstance(session, LiveSession) else LiveSession()
+        key = (model, settings.beam, settings.length_penalty)
+        return render(session.update(translator, key, text, final)), session
 
     def show_attention(self, rank: int | None, heatmaps: list[str] | None) -> str:
         """The heatmap of hypothesis `rank` from this session's last translation."""

@@ -25,7 +25,7 @@ _CELL_SIZE = "1.4em"
 MAX_CELLS = 10_000
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Escape for HTML, plus the characters a template engine might act on.
 
     Gradio's HTML component goes through a JavaScript/Handlebars template; writing
@@ -92,20 +92,20 @@ def attention_heatmap(
         'font-family:ui-monospace,monospace;">'
     )
     if caption:
-        parts.append(f'<caption style="padding:4px;">{_escape(caption)}</caption>')
+        parts.append(f'<caption style="padding:4px;">{escape(caption)}</caption>')
     # Column widths and row heights are set once here rather than on every cell.
     parts.append(
         f'<colgroup><col><col span="{len(src_pieces)}" style="width:{_CELL_SIZE};"></colgroup>'
     )
 
     parts.append("<thead><tr><th></th>")
-    src_labels = [_escape(piece) for piece in src_pieces]
+    src_labels = [escape(piece) for piece in src_pieces]
     for label in src_labels:
         parts.append(f'<th scope="col" style="{_COL_HEAD}">{label}</th>')
     parts.append("</tr></thead><tbody>")
 
     for tgt, row in zip(tgt_pieces, attention):
-        tgt_label = _escape(tgt)
+        tgt_label = escape(tgt)
         parts.append(
             f'<tr style="height:{_CELL_SIZE};"><th scope="row" style="{_ROW_HEAD}">{tgt_label}</th>'
         )
