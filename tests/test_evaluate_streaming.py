@@ -67,7 +67,8 @@ def test_streaming_reports_quality_and_latency_as_json(verses):
             s["delays"], s["source_length"], s["reference_length"])) for s in sentences]
         assert score["score"] == pytest.approx(sum(per_sentence) / 3)
     erasure = live["latency"][4]["score"]
-    assert erasure == sum(s["erased"] for s in sentences) / sum(s["final_pieces"] for s in sentences)
+    pieces = sum(s["final_pieces"] for s in sentences)
+    assert erasure == sum(s["erased"] for s in sentences) / pieces
 
     # Re-translation's final translation is the offline one of the sentence alone, so BLEU and
     # chrF are the same. Alone: in a batch the vocabulary shortlist is the batch's union, which
