@@ -90,15 +90,19 @@ def beam_search(
     nbest: int = 1,
     keep_attention: bool = False,
     vocab: Tensor | None = None,
+    prefixes: list[list[int]] | None = None,
 ) -> list[list[SearchResult]]:
     """src (batch, src_len), src_lengths (batch,), max_lengths (batch,) output caps ->
     for each sentence its ``nbest`` best hypotheses, best first.
 
     ``no_repeat_ngram`` n > 0 forbids any n-gram from appearing twice in a hypothesis.
+    ``prefixes`` (token ids per sentence, each shorter than its cap) forces each hypothesis of
+    a sentence to begin with its prefix: live translation keeps what it has shown that way.
     """
     batch, k, device = src.size(0), beam, src.device
     _, memory, state = model.start(src, src_lengths)
     targets, memory = _targets(model.decoder, memory, vocab, pad=pad, bos=bos, eos=eos)
+    forced = _forced(prefixes, targets, device) if prefixes else None
     rows = torch.arange(batch, device=device).repeat_interleave(k)
     # A decoder that says so reads one memory row per sentence for all its beams; otherwise
     # every beam gets its own copy.
@@ -123,6 +127,8 @@ def beam_search(
         beams.state = state
         logp = logp.view(beams.alive.numel(), k, -1)
         logp = _forbid(logp, t, beams, targets, max_lengths, min_length, no_repeat_ngram)
+        if forced is not None and t < forced.size(1):
+            logp = _force(logp, forced[beams.alive, t])
         cand = (beams.scores.unsqueeze(2) + logp).flatten(1)
         top_scores, top_index = cand.topk(min(2 * k, cand.size(1)), dim=1)
         top_beam, top_pos = top_index // logp.size(-1), top_index % logp.size(-1)
@@ -168,6 +174,30 @@ def _forbid(logp: Tensor, t: int, beams: Beams, targets: Targets, max_lengths: T
     at_cap = t + 1 >= max_lengths[beams.alive]
     if at_cap.any():  # out of room: the only continuation left is EOS
         logp[at_cap] = logp[at_cap].index_fill(-1, _all_but(width, targets.eos, logp.device), NEG_INF)
+    return logp
+
+
+def _forced(prefixes: list[list[int]], targets: Targets, device: torch.device) -> Tensor:
+    """(batch, longest prefix) positions to force at each step; -1 where a prefix has ended."""
+    if targets.vocab is None:
+        lookup = lambda token: token  # noqa: E731
+    else:
+        where = {int(t): p for p, t in enumerate(targets.vocab.tolist())}
+        lookup = where.__getitem__  # the translator puts prefix tokens in the shortlist
+    width = max(len(p) for p in prefixes)
+    return torch.tensor([[lookup(t) for t in p] + [-1] * (width - len(p)) for p in prefixes],
+                        dtype=torch.long, device=device)
+
+
+def _force(logp: Tensor, positions: Tensor) -> Tensor:
+    """logp (sentences, k, width), positions (sentences,): a sentence with a position >= 0 may
+    only continue with it; the others are left as they are."""
+    rows = positions >= 0
+    if not rows.any():
+        return logp
+    only = torch.full_like(logp[rows], NEG_INF)
+    keep = positions[rows].view(-1, 1, 1).expand(-1, logp.size(1), 1)
+    logp[rows] = only.scatter(2, keep, logp[rows].gather(2, keep))
     return logp
 
 

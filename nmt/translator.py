@@ -127,7 +127,8 @@ class Translator:
         return ids
 
     def search(self, ids: list[list[int]], options: DecodingOptions, nbest: int = 1,
-               keep_attention: bool = False) -> list[list[SearchResult]]:
+               keep_attention: bool = False,
+               prefixes: list[list[int]] | None = None) -> list[list[SearchResult]]:
         """Token ids in, hypotheses out: one batched beam search over non-empty sources
         ``ids`` (already truncated), each source's ``nbest`` best, best first. The text
         methods below and every other decoding path (live translation) end here."""
@@ -135,13 +136,14 @@ class Translator:
         src = pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device)
         vocab = None
         if self.shortlist is not None and options.shortlist:
-            vocab = self.shortlist.candidates(ids, [self.tgt_tokenizer.eos_id])
+            always = [self.tgt_tokenizer.eos_id, *(t for p in prefixes or () for t in p)]
+            vocab = self.shortlist.candidates(ids, always)
         max_lengths = (lengths.float() * options.max_length_ratio + options.max_length_offset).long()
         return beam_search(
             self.model, src, lengths, beam=max(options.beam, nbest), bos=self.tgt_tokenizer.bos_id,
             eos=self.tgt_tokenizer.eos_id, max_lengths=max_lengths, alpha=options.length_penalty,
             min_length=options.min_length, no_repeat_ngram=options.no_repeat_ngram, nbest=nbest,
-            keep_attention=keep_attention, vocab=vocab,
+            keep_attention=keep_attention, vocab=vocab, prefixes=prefixes,
         )
 
     def translate(

@@ -191,3 +191,24 @@ def test_wait_k_with_a_lag_past_the_source_is_offline_greedy_search(waitk_transl
 def test_wait_k_refuses_a_bidirectional_model(translator):
     with pytest.raises(NmtError, match="bidirectional"):
         Stream(translator, policy="wait-k")
+
+
+def test_committed_text_stays_put_until_the_final_update(translator):
+    for verse in VERSES[:6]:
+        stream, previous = Stream(translator), ""
+        for word in verse.split(" "):
+            update = stream.push(word + " ")
+            assert update.erased == 0 and update.committed.startswith(previous), verse
+            previous = update.committed
+        stream.finish()  # only the unconstrained final translation may take words back
+
+
+@pytest.mark.parametrize("shortlist", [True, False])
+def test_search_can_force_a_prefix(translator, shortlist):
+    options = translator.resolve(shortlist=shortlist)
+    source = translator.src_tokenizer.encode("In the beginning God created the heaven.")
+    prefix = translator.tgt_tokenizer.encode("Le Seigneur dit")
+    free = translator.search([source], options)[0][0].tokens
+    forced = translator.search([source, source], options, prefixes=[prefix, []])
+    assert forced[0][0].tokens[: len(prefix)] == prefix != free[: len(prefix)]
+    assert forced[1][0].tokens == free  # an empty prefix forces nothing

@@ -223,8 +223,10 @@ def word_delays(tokenizer: Any, final: list[int], history: list[tuple[int, list[
     committed pieces) per update, in order, the last one committing ``final``.
 
     A piece counts as shown for good from the first update after which every later update
-    committed the same prefix up to it; a word, once its last piece is. Words are the
-    whitespace-separated words of the decoded text, as sacrebleu and SimulEval count them.
+    committed the same prefix up to it; a word, once the piece after its last one is (a reader
+    cannot tell a whole word from a word that goes on before that), and the last word at the
+    end. Words are the whitespace-separated words of the decoded text, as sacrebleu and
+    SimulEval count them, so these are the delays SimulEval records for the same stream.
     """
     # Walk back from the end: the prefix up to piece j is stable from the earliest update of
     # the unbroken run of updates (ending at the last) that all commit it.
@@ -236,11 +238,14 @@ def word_delays(tokenizer: Any, final: list[int], history: list[tuple[int, list[
                 break
             since = words_read
         stable_from.append(since)
-    # Word w's last piece is the last one whose decoded prefix holds at most w + 1 words.
+    # Word w's last piece is the last one whose decoded prefix holds at most w + 1 words. A
+    # reader knows the word is whole only once the next word's first piece is shown (or the
+    # stream ends): "offense" may still become "offenses,".
     counts = [len(tokenizer.decode(final[: j + 1]).split()) for j in range(len(final))]
     n_words = counts[-1] if counts else 0
+    end = history[-1][0]
     delays = []
     for w in range(n_words):
         last = max((j for j, c in enumerate(counts) if c <= w + 1), default=0)
-        delays.append(stable_from[last])
+        delays.append(stable_from[last + 1] if last + 1 < len(final) else end)
     return delays
