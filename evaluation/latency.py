@@ -186,17 +186,20 @@ def signature(name: str, use_ref_len: bool = True) -> str:
 def sentence_latency(name: str, sentence: SentenceDelays, use_ref_len: bool = True) -> float:
     """``name`` (one of LATENCY_METRICS) for one sentence, with SimulEval's choice of target
     length: the reference's when ``use_ref_len`` and there is one, else the hypothesis's."""
+    if name not in _SENTENCE:
+        raise ValueError(f"unknown latency metric {name!r}; choose from {', '.join(LATENCY_METRICS)}")
     ref = sentence.reference_length if use_ref_len else None
-    d, n = sentence.delays, sentence.source_length
-    if name == "AL":
-        return average_lagging(d, n, ref)
-    if name == "LAAL":
-        return length_adaptive_average_lagging(d, n, ref)
-    if name == "DAL":
-        return differentiable_average_lagging(d, n)
-    if name == "AP":
-        return average_proportion(d, n, ref)
-    raise ValueError(f"unknown latency metric {name!r}; choose from {', '.join(LATENCY_METRICS)}")
+    return _SENTENCE[name](sentence.delays, sentence.source_length, ref)
+
+
+# Each metric as (delays, source length, reference length or None) -> score; DAL's rate is
+# always the hypothesis's (Cherry and Foster 2019), so it ignores the reference.
+_SENTENCE = {
+    "AL": average_lagging,
+    "LAAL": length_adaptive_average_lagging,
+    "DAL": lambda delays, source_length, _ref: differentiable_average_lagging(delays, source_length),
+    "AP": average_proportion,
+}
 
 
 def corpus_latency(name: str, sentences: Sequence[SentenceDelays],
