@@ -4,7 +4,8 @@
     python docs/screenshots.py --model runs/a --model runs/b
 
 Serves the app on a free local port, drives it like a user (translate an example, pick a
-hypothesis, open the model list, translate a file) and writes PNGs to docs/img/. Re-run
+hypothesis, open the model list, type in live mode, translate a file) and writes PNGs to
+docs/img/. Re-run
 it whenever the UI or the bundled model changes, so the pictures never drift from the app.
 Needs /usr/bin/chromium (apt-get install chromium) and `pip install playwright`.
 """
@@ -25,6 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 SENTENCE = "And God saw the light, that it was good."
+# Typed in live mode and caught mid-sentence, while part of the translation is tentative.
+LIVE_TEXT = "And the word was made flesh, "
 FILE_LINES = [
     "In the beginning God created the heaven and the earth.",
     "And the earth was without form, and void.",
@@ -94,6 +97,21 @@ def main(argv: list[str] | None = None) -> int:
             page.get_by_role("option").first.wait_for()
             _shoot(page, args.out / "ui-models.png", clip_to="[role=listbox]")
             page.keyboard.press("Escape")
+
+            page.locator("#clear-btn").click()
+            page.locator("#live-toggle input").check()
+            page.locator("#live").wait_for()
+            page.locator("#source textarea").click()
+            # Word by word, each translated before the next (a fast typist skips some), then
+            # hold the page's pause clock, which would otherwise finish the translation.
+            for n, word in enumerate(LIVE_TEXT.split(), start=1):
+                page.keyboard.type(word + " ", delay=40)
+                page.evaluate("clearTimeout(window.nmtLivePause)")
+                page.locator(f'#live .live-text[data-words="{n}"]').wait_for()
+            page.locator("#live .tentative").wait_for()
+            page.mouse.move(0, 0)
+            _shoot(page, args.out / "ui-live.png", clip_to="#live-toggle")
+            page.locator("#live-toggle input").uncheck()
 
             page.get_by_role("tab", name="File").click()
             page.locator("#file-in input[type=file]").set_input_files(str(sample))

@@ -2,11 +2,12 @@
 
 Each session keeps its own :class:`~nmt.streaming.Stream` (in a gr.State, never on the
 shared translator) and feeds it only the complete words of the box, so a keystroke inside
-a word costs nothing and each new word costs one search. Re-translation commits what two
-successive translations agree on, so the stream must have seen the previous word: when the
-text is not an extension of what the stream read (an edit, a paste, another model or
-setting), a new stream is started from the text in two pushes, all words but the last and
-then the last, which leaves it exactly where a stream fed word by word would be.
+a word costs nothing and each new word costs one search. The stream's value is its whole
+history (what it committed stays committed), which a stateless handler could only rebuild by
+translating every prefix again on each request. When the text is not an extension of what
+the stream read (an edit, a paste, another model or setting), a new stream starts from the
+text in two pushes, all words but the last and then the last, so that it can already commit
+what the translations of those two prefixes agree on.
 
 When typing pauses (the page asks) the stream is finished: the last word is read and the
 translation shown is the offline translation of the whole text with the same settings.
@@ -94,6 +95,8 @@ def render(update: Update | None) -> str:
     if committed:
         parts.append(f'<span class="committed">{escape(committed)}</span>')
     if tentative:
-        parts.append(f'<span class="tentative" title="may still change">{escape(tentative)}</span>')
+        tail = tentative.lstrip()  # the space before it is not what may change
+        parts.append(escape(tentative[: len(tentative) - len(tail)]))
+        parts.append(f'<span class="tentative" title="may still change">{escape(tail)}</span>')
     parts.append("</div>")
     return "".join(parts)
