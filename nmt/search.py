@@ -44,6 +44,7 @@ class Targets:
     vocab: Tensor | None
     eos: int
     banned: tuple[int, ...]
+    allowed: Tensor | None = None  # (batch, len(vocab)): each sentence's own pieces
 
     def tokens(self, positions: Tensor) -> Tensor:
         """Positions chosen by the search -> token ids."""
@@ -90,18 +91,20 @@ def beam_search(
     nbest: int = 1,
     keep_attention: bool = False,
     vocab: Tensor | None = None,
+    allowed: Tensor | None = None,
     prefixes: list[list[int]] | None = None,
 ) -> list[list[SearchResult]]:
     """src (batch, src_len), src_lengths (batch,), max_lengths (batch,) output caps ->
     for each sentence its ``nbest`` best hypotheses, best first.
 
     ``no_repeat_ngram`` n > 0 forbids any n-gram from appearing twice in a hypothesis.
-    ``prefixes`` (token ids per sentence, each shorter than its cap) forces each hypothesis of
+    ``allowed`` (batch, len(vocab)) says which of ``vocab`` each sentence may produce; each is
+    then normalised over its own pieces, as if it were searched alone. ``prefixes`` (token ids per sentence, each shorter than its cap) forces each hypothesis of
     a sentence to begin with its prefix: live translation keeps what it has shown that way.
     """
     batch, k, device = src.size(0), beam, src.device
     _, memory, state = model.start(src, src_lengths)
-    targets, memory = _targets(model.decoder, memory, vocab, pad=pad, bos=bos, eos=eos)
+    targets, memory = _targets(model.decoder, memory, vocab, allowed, pad=pad, bos=bos, eos=eos)
     forced = _forced(prefixes, targets, device) if prefixes else None
     rows = torch.arange(batch, device=device).repeat_interleave(k)
     # A decoder that says so reads one memory row per sentence for all its beams; otherwise
@@ -144,7 +147,8 @@ def beam_search(
     return [sorted(hyps, key=lambda h: -h.score)[:nbest] for hyps in finished]
 
 
-def _targets(decoder, memory, vocab: Tensor | None, *, pad: int, bos: int, eos: int):
+def _targets(decoder, memory, vocab: Tensor | None, allowed: Tensor | None, *, pad: int,
+             bos: int, eos: int):
     """Restrict the decoder to ``vocab`` when it can be (once per batch), and say which
     positions the specials have; without a shortlist the positions are the token ids."""
     if vocab is None or not supports(decoder, RestrictableDecoder):
@@ -155,15 +159,21 @@ def _targets(decoder, memory, vocab: Tensor | None, *, pad: int, bos: int, eos: 
         raise ValueError("a shortlist must contain EOS")
     # pad and BOS are usually not in a shortlist: nothing to ban then.
     banned = tuple(p for p in (_position(vocab, pad), _position(vocab, bos)) if p is not None)
-    return Targets(vocab, eos_position, banned), decoder.restrict_vocabulary(memory, vocab)
+    if allowed is not None:
+        allowed = allowed.to(vocab.device)
+    return Targets(vocab, eos_position, banned, allowed), decoder.restrict_vocabulary(memory, vocab)
 
 
 def _forbid(logp: Tensor, t: int, beams: Beams, targets: Targets, max_lengths: Tensor,
             min_length: int, no_repeat_ngram: int) -> Tensor:
     """logp (sentences, k, width) at step ``t`` -> the same with -inf wherever the next piece
-    may not be: a special, EOS before ``min_length``, a repeated n-gram, anything but EOS at
+    may not be: outside the sentence's own shortlist (then renormalised), a special, EOS before ``min_length``, a repeated n-gram, anything but EOS at
     a sentence's length cap."""
     n, k, width = logp.shape
+    if targets.allowed is not None:  # each sentence over its own shortlist, whatever its batch
+        own = targets.allowed[beams.alive].unsqueeze(1)
+        logp = logp.masked_fill(~own, NEG_INF)
+        logp = logp - logp.logsumexp(-1, keepdim=True)
     if targets.banned:
         logp[:, :, list(targets.banned)] = NEG_INF  # never emitted, whatever the model says
     if t < min_length:

@@ -134,16 +134,18 @@ class Translator:
         methods below and every other decoding path (live translation) end here."""
         lengths = torch.tensor([len(x) for x in ids])
         src = pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device)
-        vocab = None
+        vocab = allowed = None
         if self.shortlist is not None and options.shortlist:
-            always = [self.tgt_tokenizer.eos_id, *(t for p in prefixes or () for t in p)]
-            vocab = self.shortlist.candidates(ids, always)
+            always = [[self.tgt_tokenizer.eos_id, *(prefixes[i] if prefixes else ())]
+                      for i in range(len(ids))]
+            vocab = self.shortlist.candidates(ids, [t for a in always for t in a])
+            allowed = self.shortlist.allowed(ids, vocab, always)
         max_lengths = (lengths.float() * options.max_length_ratio + options.max_length_offset).long()
         return beam_search(
             self.model, src, lengths, beam=max(options.beam, nbest), bos=self.tgt_tokenizer.bos_id,
             eos=self.tgt_tokenizer.eos_id, max_lengths=max_lengths, alpha=options.length_penalty,
             min_length=options.min_length, no_repeat_ngram=options.no_repeat_ngram, nbest=nbest,
-            keep_attention=keep_attention, vocab=vocab, prefixes=prefixes,
+            keep_attention=keep_attention, vocab=vocab, allowed=allowed, prefixes=prefixes,
         )
 
     def translate(

@@ -134,3 +134,13 @@ def test_a_broken_shortlist_is_refused_with_a_way_out(tiny_model, tmp_path):
         Translator.load(model)
     (model / checkpoint.SHORTLIST).unlink()
     assert Translator.load(model).shortlist is None  # models from before shortlists still load
+
+
+def test_a_translation_does_not_depend_on_the_sentences_batched_with_it(data_dir):
+    """Each sentence is normalised over its own shortlist, so batching changes nothing: the CLI
+    (batches of 64), the UI's file chunks and a service's gathered requests agree."""
+    translator = Translator.load()
+    verses = (data_dir / "bible-sample.dev.en").read_text(encoding="utf-8").splitlines()[:24]
+    alone = [translator.translate([verse])[0] for verse in verses]
+    assert translator.translate(verses) == alone
+    assert translator.translate(verses[::-1], batch_size=5) == alone[::-1]
