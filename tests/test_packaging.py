@@ -43,3 +43,18 @@ def test_the_installed_nmt_package_comes_from_that_distribution_alone() -> None:
     # (the package and the editable finder), so compare the set of names.
     assert set(importlib.metadata.packages_distributions()["nmt"]) == {nmt.DISTRIBUTION}
     assert importlib.metadata.version(nmt.DISTRIBUTION) == nmt.__version__
+
+
+def test_every_package_in_the_tree_is_in_the_distribution() -> None:
+    """setuptools lists the packages explicitly: one left out works in an editable install and
+    is missing from `pip install .`, the README's first command (nmt.streaming once was)."""
+    with open(REPO / "pyproject.toml", "rb") as f:
+        setuptools = tomllib.load(f)["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    where = {name: REPO / path for name, path in setuptools["package-dir"].items()}
+    found = set()
+    for root, base in [("nmt", REPO / "nmt"), *where.items()]:
+        for init in base.rglob("__init__.py"):
+            parts = init.parent.relative_to(base).parts
+            found.add(".".join((root, *parts)))
+    assert found == listed
