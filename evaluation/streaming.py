@@ -131,7 +131,7 @@ def from_model(path: str | Path, evalset: EvalSet, decoding: systems.Decoding, p
     if evalset.sources is None:  # run._check_mode requires --src or --suite; kept as a guard
         raise RuntimeError("streaming evaluation needs source sentences")
     translator = Translator.load(path)
-    systems._check_languages(translator, evalset, path)
+    systems.check_languages(translator, evalset, path)
     options = translator.resolve(beam=decoding.beam, length_penalty=decoding.length_penalty,
                                  batch_size=decoding.batch_size)
     started = time.perf_counter()
@@ -141,8 +141,8 @@ def from_model(path: str | Path, evalset: EvalSet, decoding: systems.Decoding, p
     hypotheses = [s.hypothesis for s in sentences]
     system = systems.System(
         name=str(path), kind="model", path=str(path), hypotheses=hypotheses,
-        model=systems._model_info(translator), decoding=asdict(options),
-        speed=systems._speed(evalset.sources, hypotheses, seconds, translator),
+        model=systems.model_info(translator), decoding=asdict(options),
+        speed=systems.speed_record(evalset.sources, hypotheses, seconds, translator),
     )  # fmt: skip
     if sys.stderr.isatty():
         print(f"streamed {len(sentences)} sentences in {seconds:.1f} s", file=sys.stderr)

@@ -18,7 +18,8 @@ from nmt.evaluation.io import read_lines
 from nmt.evaluation.metrics import Score
 from nmt.evaluation.testset import EvalSet
 
-__all__ = ["Decoding", "System", "check_model_dir", "from_file", "from_model"]
+__all__ = ["Decoding", "System", "check_languages", "check_model_dir", "from_file", "from_model",
+           "model_info", "speed_record"]
 
 # Language names a config uses when it does not know the languages: nothing to check then.
 _UNKNOWN_LANGS = {None, "", "src", "tgt"}
@@ -88,7 +89,7 @@ def from_model(
     from nmt.translator import Translator
 
     translator = Translator.load(path)
-    _check_languages(translator, evalset, path)
+    check_languages(translator, evalset, path)
     # The options given, else the model's config: resolved by the translator, the same way
     # `nmt translate` and the UI resolve theirs, and recorded whole for reproduction.
     options = translator.resolve(
@@ -110,13 +111,13 @@ def from_model(
         kind="model",
         path=str(path),
         hypotheses=hypotheses,
-        model=_model_info(translator),
+        model=model_info(translator),
         decoding=asdict(options),
-        speed=_speed(evalset.sources, hypotheses, seconds, translator),
+        speed=speed_record(evalset.sources, hypotheses, seconds, translator),
     )
 
 
-def _check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> None:
+def check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> None:
     """An en->de model scored on an en->fr suite gives a meaningless number: refuse it."""
     for side, model_lang, data_lang in (
         ("source", translator.src_lang, evalset.src_lang),
@@ -132,7 +133,8 @@ def _check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> Non
             )
 
 
-def _model_info(translator: Any) -> dict[str, Any]:
+def model_info(translator: Any) -> dict[str, Any]:
+    """What a report records of the model that translated: enough to find and rebuild it."""
     return {
         "name": translator.name,
         "directory": str(translator.model_dir) if translator.model_dir else None,
@@ -144,7 +146,7 @@ def _model_info(translator: Any) -> dict[str, Any]:
     }
 
 
-def _speed(
+def speed_record(
     sources: list[str], hypotheses: list[str], seconds: float, translator: Any
 ) -> dict[str, Any]:
     """Throughput with what it depends on (device, threads), so numbers can be compared."""
