@@ -32,18 +32,17 @@ import math
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from serving import free_port, wait_for  # benchmarks/serving.py
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,24 +109,6 @@ class Verse:
     key_interval_ms: float | None = None  # median time between keystrokes, as the page saw it
     stalls: int = 0  # gaps between keystrokes longer than the page's pause (it then finishes)
     error: str = ""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, proc: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"`nmt ui` exited with {proc.returncode} before serving")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    raise RuntimeError("`nmt ui` did not start within the time limit")
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -289,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(ENVIRONMENT)
     os.environ["OMP_NUM_THREADS"] = "1"
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     command = ["taskset", "-c", str(args.server_core), sys.executable, "-m", "nmt", "ui",
                "--host", "127.0.0.1", "--port", str(port)]
@@ -326,7 +307,7 @@ def _run(args: argparse.Namespace, url: str, server: subprocess.Popen, deadline:
     translator = Translator.load()
     verses = [v.strip() for v in load_splits(translator.config.data).test.src[: args.verses]]
     expected = [translator.translate([verse])[0] for verse in verses]  # one at a time, as served
-    _wait_for(url, server, deadline)
+    wait_for(url, server, deadline)
 
     results: list[Verse] = []
     with sync_playwright() as pw:

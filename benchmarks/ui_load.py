@@ -18,19 +18,18 @@ import json
 import math
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from serving import free_port, wait_for  # benchmarks/serving.py
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "ui_load.json"
@@ -66,24 +65,6 @@ class Tally:
     def fail(self, why: str) -> None:
         with self.lock:
             self.failures.append(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, proc: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"`nmt ui` exited with {proc.returncode} before serving")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    raise RuntimeError("`nmt ui` did not start within the time limit")
 
 
 def _client(url: str):
@@ -190,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     # The reference answers, from the same model outside the server.
     expected = {s: translator.translate([s], beam=beam, length_penalty=1.0)[0] for s in SENTENCES}
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     command = [sys.executable, "-m", "nmt", "ui", "--no-bundled", "--port", str(port),
                "--model", str(translator.model_dir)]
@@ -200,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = 0.0
     startup_error = None
     try:
-        _wait_for(url, server, deadline)
+        wait_for(url, server, deadline)
         _run_client(url, -1, 1, expected, beam, Tally(), deadline)  # warm-up, not counted
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
