@@ -346,6 +346,11 @@ class Trainer:
                 if t.max_epochs is not None and pos["epoch"] >= t.max_epochs:
                     stop = "max_epochs"
                     break
+                # A run resumed from its final save (killed before it could log its end) has
+                # nothing left to do: checked before an update, not only after one.
+                if t.max_steps is not None and pos["step"] >= t.max_steps:
+                    stop = "max_steps"
+                    break
                 epoch_batches = bucket(self.lengths, t.batch_tokens, t.seed, pos["epoch"])
                 # Several processes need whole groups; a single one also takes the last partial one.
                 usable = len(epoch_batches) if not self.world.distributed else \
