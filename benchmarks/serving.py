@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import platform
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -26,3 +28,14 @@ def wait_for(url: str, proc: subprocess.Popen, deadline: float) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
     raise RuntimeError("`nmt ui` did not start within the time limit")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), for a result file's machine record."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from serving import free_port, wait_for  # benchmarks/serving.py
+from serving import cpu_name, free_port, wait_for  # benchmarks/serving.py
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "ui_load.json"
@@ -93,14 +93,7 @@ def _machine() -> dict[str, object]:
     import gradio
     import torch
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return {
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
