@@ -30,6 +30,15 @@ def wait_for(url: str, proc: subprocess.Popen, deadline: float) -> None:
     raise RuntimeError("`nmt ui` did not start within the time limit")
 
 
+def stop(server: subprocess.Popen) -> None:
+    """Terminate the server, killing it if it has not exited within 15 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def cpu_name() -> str:
     """The CPU's model name (/proc/cpuinfo), for a result file's machine record."""
     try:

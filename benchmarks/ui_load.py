@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from serving import cpu_name, free_port, wait_for  # benchmarks/serving.py
+from serving import cpu_name, free_port, stop, wait_for  # benchmarks/serving.py
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "ui_load.json"
@@ -184,11 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         startup_error = str(exc)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.seek(0)
         server_log = log.read().decode("utf-8", "replace")
         log.close()

@@ -25,6 +25,7 @@ only; the erasure that remains is its guessing at sentences it has not finished 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from nmt.errors import NmtError
@@ -60,14 +61,21 @@ class Retranslate:
             found = translator.search([source], options)[0]
             tokens = found[0].tokens if found else []
             return Shown(tuple(tokens), len(tokens)), tokens, []
-        options = options.updated(max_length_ratio=PREFIX_LENGTH_RATIO,
-                                  max_length_offset=options.min_length + 1)
+        options = _prefix_options(options)
         committed = list(shown.tokens[: shown.committed])
         found = translator.search([source], options, prefixes=[committed] if committed else None)[0]
         tokens = found[0].tokens if found else committed
         agreed = _common_prefix(shown.tokens, tokens)
         cut = max(shown.committed, min(agreed, len(tokens) - self.k))
         return Shown(tuple(tokens), cut), tokens[:cut], tokens[cut:]
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix_options(options):
+    """The capped settings for a prefix: derived (and validated) once per options value, not
+    once per word, since a stream keeps its options for its whole life."""
+    return options.updated(max_length_ratio=PREFIX_LENGTH_RATIO,
+                           max_length_offset=options.min_length + 1)
 
 
 def _common_prefix(a, b) -> int:
