@@ -107,6 +107,11 @@ class TrainingConfig:
     # Wait-k (Ma et al. 2019): target step t reads only the first t + wait_k source pieces.
     wait_k: int = 0  # 0: off (offline training, every step reads the whole source)
     wait_k_multi: bool = False  # multi-k (Elbayad et al. 2020): k uniform in 1..wait_k per batch
+    # Re-translation (Arivazhagan et al. 2020): this fraction of the pairs is added again as a
+    # source prefix with the proportional target prefix (nmt.training.prefixes).
+    prefix_pairs: float = 0.0
+    # Fine-tuning: a model directory whose weights (and tokenizers) start the run.
+    init_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "training.log_every": (1, 10**9),
     "training.dev_beam": (1, 100),
     "training.wait_k": (0, 10_000),
+    "training.prefix_pairs": (0.0, 1.0),
     "decoding.beam": (1, 100),
     "decoding.length_penalty": (0.0, 10.0),
     "decoding.max_length_ratio": (0.0, 100.0),  # 0: a fixed cap of max_length_offset pieces

@@ -22,7 +22,7 @@ import random
 import shutil
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from nmt.errors import NmtError
 from nmt.evaluation.metrics import score
 from nmt.model import Seq2Seq, build_model, count_parameters, record_options
 from nmt.training import distributed, state
+from nmt.training.prefixes import prefix_pairs
 from nmt.training.schedule import Schedule
 
 
@@ -75,6 +76,31 @@ def train_tokenizers(cfg: Config, src: list[str], tgt: list[str]):
         return tok, tok
     return (tok_class.train(src, t.vocab_size, t.min_frequency),
             tok_class.train(tgt, t.vocab_size, t.min_frequency))
+
+
+# Model keys a fine-tuning run may change: they shape training, not the weights.
+_TUNABLE = ("dropout", "embedding_dropout", "init_range")
+
+
+def load_start(cfg: Config) -> checkpoint.LoadedModel:
+    """The model that ``training.init_from`` names, checked to have this config's architecture
+    and tokenizer, so that its weights fit and its vocabulary means the same pieces."""
+    path = Path(cfg.training.init_from)
+    try:
+        start = checkpoint.load(path)
+    except NmtError as exc:
+        raise NmtError(f"training.init_from: {exc}") from exc
+    ours, theirs = asdict(cfg.model), asdict(start.config.model)
+    differ = [k for k in ours if k not in _TUNABLE and ours[k] != theirs.get(k)]
+    if start.config.tokenizer.type != cfg.tokenizer.type:
+        differ.append("tokenizer.type")
+    if differ:
+        shown = ", ".join(f"{k} ({theirs.get(k, start.config.tokenizer.type)!r} there, "
+                          f"{ours.get(k, cfg.tokenizer.type)!r} here)" for k in differ)
+        raise NmtError(f"training.init_from {str(path)!r} has a different architecture: {shown}. "
+                       "Fine-tuning needs the same model section; copy it from "
+                       f"{path / checkpoint.CONFIG}.")
+    return start
 
 
 def pick_device(name: str, world: distributed.World | None = None) -> torch.device:
@@ -118,10 +144,15 @@ class Trainer:
         record_options(cfg.model)
         splits = load_splits(cfg.data)
         cfg.data.src_lang, cfg.data.tgt_lang = splits.src_lang, splits.tgt_lang
+        start = load_start(cfg) if t.init_from and not self.resume else None
         if self.resume:
             tok_class = registry.load("tokenizers", cfg.tokenizer.type)
             self.src_tok = tok_class.load(self.out / checkpoint.SRC_TOKENIZER)
             self.tgt_tok = tok_class.load(self.out / checkpoint.TGT_TOKENIZER)
+        elif start is not None:  # fine-tuning keeps the starting model's vocabulary
+            self.src_tok, self.tgt_tok = start.src_tokenizer, start.tgt_tokenizer
+            if self.world.is_main:
+                checkpoint.save_static(self.out, cfg, self.src_tok, self.tgt_tok)
         elif self.world.is_main:
             self.src_tok, self.tgt_tok = train_tokenizers(cfg, splits.train.src, splits.train.tgt)
             checkpoint.save_static(self.out, cfg, self.src_tok, self.tgt_tok)
@@ -143,7 +174,15 @@ class Trainer:
             if self.shortlist is not None and self.world.is_main:
                 checkpoint.atomic_write(self.out / checkpoint.SHORTLIST, self.shortlist.save)
         self.train_examples = enc.examples
-        self.lengths = [(len(s), len(t_)) for s, t_ in enc.examples]
+        added = 0
+        if t.prefix_pairs:  # after the shortlist, which is learned from whole sentences only
+            extra_src, extra_tgt = prefix_pairs(splits.train.src, splits.train.tgt,
+                                                t.prefix_pairs, t.seed)
+            extra = encode_pairs(self.src_tok, self.tgt_tok, extra_src, extra_tgt,
+                                 cfg.data.max_length).examples
+            self.train_examples = enc.examples + extra
+            added = len(extra)
+        self.lengths = [(len(s), len(t_)) for s, t_ in self.train_examples]
         self.dev = splits.dev if splits.dev is not None and cfg.data.dev_max_examples else None
         if self.dev is not None:
             n = cfg.data.dev_max_examples
@@ -154,6 +193,8 @@ class Trainer:
             self.dev_batches = [collate(examples[i : i + 64], tok.pad_id, tok.bos_id, tok.eos_id)
                                 for i in range(0, len(examples), 64)]
         self.model, provenance = build_model(cfg.model, self.src_tok.vocab_size, self.tgt_tok.vocab_size)
+        if start is not None:
+            self.model.load_state_dict(start.model.state_dict())
         self.model.to(self.device)
         provenance["tokenizer"] = registry.get("tokenizers", cfg.tokenizer.type).provenance
         self.meta_base = {
@@ -186,7 +227,8 @@ class Trainer:
                                "pip install tensorboard") from exc
             self.tb = SummaryWriter(str(self.out / "tensorboard"))
         self.log({"event": "resume" if self.resume else "start",
-                  "train_pairs": len(self.train_examples), "dropped": enc.dropped,
+                  "train_pairs": len(self.train_examples), "prefix_pairs": added,
+                  "dropped": enc.dropped, "init_from": t.init_from,
                   "dev_pairs": len(self.dev_src) if self.dev else 0,
                   "src_vocab": self.src_tok.vocab_size, "tgt_vocab": self.tgt_tok.vocab_size,
                   "params": self.meta_base["n_params"], "device": str(self.device),
