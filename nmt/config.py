@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -25,12 +26,14 @@ class DataConfig:
     """Where the parallel text comes from.
 
     ``corpus`` names a prepared corpus (``bible:en-fr``) that nmt builds on first use; otherwise
-    ``train``/``dev`` are paths (``.tsv``, ``.jsonl``, a ``prefix`` with ``prefix.SRC`` and
-    ``prefix.TGT`` files) or ``hf:NAME`` for a Hugging Face Hub dataset.
+    ``train``/``dev``/``test`` are paths (``.tsv``, ``.jsonl``, a ``prefix`` with ``prefix.SRC``
+    and ``prefix.TGT`` files), ``hf:NAME`` for a Hugging Face Hub dataset, or a corpus name
+    (its split of that name). ``train`` may list several sources, each a spec or a mapping
+    ``{source: SPEC, weight: W}`` (see :func:`train_sources`); dev and test stay single.
     """
 
     corpus: str | None = None
-    train: str | None = None
+    train: str | list | None = None
     dev: str | None = None
     test: str | None = None
     src_lang: str = "src"
@@ -204,6 +207,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "training.dev_beam": (1, 100),
     "training.wait_k": (0, 10_000),
     "training.prefix_pairs": (0.0, 1.0),
+    "data.train[].weight": (1e-6, 1000.0),
     "decoding.beam": (1, 100),
     "decoding.length_penalty": (0.0, 10.0),
     "decoding.max_length_ratio": (0.0, 100.0),  # 0: a fixed cap of max_length_offset pieces
@@ -237,15 +241,16 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
     obj = cls(**kwargs)
     for key in known:
         path = f"{prefix}{key}"
-        if path in CHOICES and getattr(obj, key) not in CHOICES[path]:
-            close = difflib.get_close_matches(str(getattr(obj, key)), CHOICES[path], n=1, cutoff=0.5)
+        rule = re.sub(r"\[\d+\]", "[]", path)  # list items share their rules
+        if rule in CHOICES and getattr(obj, key) not in CHOICES[rule]:
+            close = difflib.get_close_matches(str(getattr(obj, key)), CHOICES[rule], n=1, cutoff=0.5)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise NmtError(
                 f"config key '{path}' is {getattr(obj, key)!r}.{hint} "
-                f"Choose one of: {', '.join(CHOICES[path])}."
+                f"Choose one of: {', '.join(CHOICES[rule])}."
             )
-        if path in RANGES and getattr(obj, key) is not None:
-            lo, hi = RANGES[path]
+        if rule in RANGES and getattr(obj, key) is not None:
+            lo, hi = RANGES[rule]
             if not lo <= getattr(obj, key) <= hi:
                 raise NmtError(
                     f"config key '{path}' is {getattr(obj, key)!r}, outside its range [{lo}, {hi}]."
@@ -271,6 +276,8 @@ def _coerce(path: str, value: Any, hint: Any) -> Any:
             return value
         if option is dict and isinstance(value, dict):  # checked later, by its owner
             return dict(value)
+        if option is list and isinstance(value, list):  # likewise
+            return list(value)
     wanted = " or ".join(o.__name__ for o in options if o is not type(None))
     raise NmtError(f"config key '{path}' must be {wanted}, got {value!r} ({type(value).__name__}).")
 
@@ -298,8 +305,44 @@ def from_dict(values: dict[str, Any], overrides: list[str] = ()) -> Config:
                 raise NmtError(f"--set {item!r}: '{k}' is not a section")
         node[keys[-1]] = value
     cfg = _build(Config, values, "")
+    train_sources(cfg.data)
     check_wait_k(cfg)
     return cfg
+
+
+@dataclass(frozen=True)
+class TrainSource:
+    """One training source: a data spec and how often each of its pairs is seen per epoch
+    (2.0: twice; 0.5: a fixed random half), which is how a small in-domain corpus is weighted
+    up against a large general one."""
+
+    source: str
+    weight: float = 1.0
+
+
+def train_sources(data: DataConfig) -> list[TrainSource]:
+    """``data.train`` as a list of sources, checked: a single spec is a list of one."""
+    given = data.train
+    if given is None:
+        return []
+    items = [given] if isinstance(given, str) else given
+    if not items:
+        raise NmtError("config key 'data.train' is an empty list; name at least one source.")
+    sources = []
+    for i, item in enumerate(items):
+        where = f"data.train[{i}]"
+        if isinstance(item, str):
+            item = {"source": item}
+        if not isinstance(item, dict):
+            raise NmtError(f"config key '{where}' must be a data spec or a mapping "
+                           f"{{source: SPEC, weight: W}}, got {item!r}.")
+        if "source" not in item:
+            raise NmtError(f"config key '{where}' has no 'source'; write {{source: SPEC}} "
+                           f"({', '.join(map(str, item))} given).")
+        sources.append(_build(TrainSource, item, f"{where}."))
+        if not sources[-1].source.strip():
+            raise NmtError(f"config key '{where}.source' is empty; give a data spec.")
+    return sources
 
 
 def check_wait_k(cfg: Config) -> None:

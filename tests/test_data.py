@@ -173,9 +173,9 @@ def test_named_corpus_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 def test_named_corpus_codes_cannot_leave_the_cache(name: str, monkeypatch: pytest.MonkeyPatch,
                                                    tmp_path: Path) -> None:
     monkeypatch.setenv("NMT_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(NmtError, match=r"is not a language code \(letters, digits and '_' only\)"):
+    with pytest.raises(NmtError, match=r"is not a language or version code \(letters, digits and '_' only\)"):
         resolve_corpus(name)
-    with pytest.raises(NmtError, match="is not a language code"):
+    with pytest.raises(NmtError, match="is not a language or version code"):
         load_splits(DataConfig(corpus=name))
     assert list(tmp_path.iterdir()) == []  # nothing created, inside the cache or out of it
 

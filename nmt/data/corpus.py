@@ -70,10 +70,19 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "nmt"
 
 
+def is_corpus_name(spec: str) -> bool:
+    """Whether a data spec names a corpus nmt prepares (``bible:...``) rather than a file."""
+    return spec.startswith("bible:")
+
+
 def resolve_corpus(name: str) -> tuple[Path, str, str]:
     """``bible:SRC-TGT`` -> (directory of train/dev/test.{SRC,TGT}, SRC, TGT), built on first use.
 
-    The build is atomic (a rename), so two processes racing here both end up with one corpus.
+    ``bible:SRC@V-TGT@W`` picks Bible versions other than the languages' primary ones (codes as
+    in `nmt data list`), e.g. ``bible:en@4-fr`` for the World English Bible with Segond. The
+    split is by verse key whatever the version, so no test verse of one version is a training
+    verse of another. The build is atomic (a rename), so two processes racing here both end up
+    with one corpus.
     """
     from nmt.data import bible
 
@@ -81,19 +90,24 @@ def resolve_corpus(name: str) -> tuple[Path, str, str]:
     src, _, tgt = pair.partition("-")
     if kind != "bible" or not src or not tgt:
         raise NmtError(f"unknown corpus {name!r}. Known corpora: {KNOWN_CORPORA}.")
-    for code in (src, tgt):  # they name a directory: nothing like '..' or '/' may reach the path
+    (src, src_version), (tgt, tgt_version) = src.partition("@")[::2], tgt.partition("@")[::2]
+    # They name a directory: nothing like '..' or '/' may reach the path.
+    for code in (src, tgt) + tuple(v for v in (src_version, tgt_version) if v):
         if not _LANGUAGE_CODE.fullmatch(code):
             raise NmtError(
-                f"corpus {name!r}: {code!r} is not a language code (letters, digits and '_' "
-                "only). Write bible:SRC-TGT, e.g. bible:en-fr; see `nmt data list`."
+                f"corpus {name!r}: {code!r} is not a language or version code (letters, digits "
+                "and '_' only). Write bible:SRC-TGT, e.g. bible:en-fr, or bible:en@4-fr for "
+                "another version; see `nmt data list`."
             )
-    directory = cache_dir() / "bible" / f"{src}-{tgt}"
+    directory = cache_dir() / "bible" / pair
     meta = bible.read_meta(directory)
     if meta is not None and meta.get("format") == bible.FORMAT:
         return directory, src, tgt
     try:
         # A stale format is rebuilt in place; a directory that is not ours is refused.
-        bible.prepare_bible(src, tgt, directory, force=meta is not None, progress=True)
+        bible.prepare_bible(src, tgt, directory, src_version=src_version or None,
+                            tgt_version=tgt_version or None, force=meta is not None,
+                            progress=True)
     except bible.OutputExistsError:
         # Another process won the race, or the directory holds something that is not a corpus.
         if bible.read_meta(directory) is None:
@@ -347,44 +361,81 @@ def load_references(spec: str, tgt_lang: str, expected: int) -> list[list[str]]:
 
 def load_splits(data_cfg: DataConfig) -> Splits:
     """Everything a config's data section names, loaded and checked."""
-    src_lang, tgt_lang = data_cfg.src_lang, data_cfg.tgt_lang
+    from nmt.config import TrainSource, train_sources
+
+    languages = _Languages(data_cfg.src_lang, data_cfg.tgt_lang)
     if data_cfg.corpus:
         given = [k for k in ("train", "dev", "test") if getattr(data_cfg, k)]
         if given:
             raise NmtError(
                 f"config sets data.corpus and data.{given[0]}: use one or the other "
-                "(data.corpus already provides train, dev and test)."
+                "(data.corpus already provides train, dev and test; name a corpus in "
+                f"data.{given[0]} to take its split from there)."
             )
-        directory, src_lang, tgt_lang = resolve_corpus(data_cfg.corpus)
-        for key, ours, theirs in (
-            ("src_lang", src_lang, data_cfg.src_lang),
-            ("tgt_lang", tgt_lang, data_cfg.tgt_lang),
-        ):
-            if theirs not in ("src", "tgt", ours):
-                raise NmtError(
-                    f"data.{key} is {theirs!r} but data.corpus {data_cfg.corpus!r} is {ours!r}: "
-                    f"remove data.{key} or set it to {ours!r}."
-                )
-        specs = {split: str(directory / split) for split in ("train", "dev", "test")}
+        sources = [TrainSource(data_cfg.corpus)]
+        specs = {"dev": data_cfg.corpus, "test": data_cfg.corpus}
     else:
-        if not data_cfg.train:
+        sources = train_sources(data_cfg)
+        if not sources:
             raise NmtError(
                 "config has no training data: set data.corpus (e.g. bible:en-fr) or data.train "
-                f"({FORMS})."
+                f"({FORMS}; or a list of them)."
             )
-        specs = {"train": data_cfg.train, "dev": data_cfg.dev, "test": data_cfg.test}
-    loaded = {
-        split: load_parallel(spec, src_lang, tgt_lang, split) if spec else None
-        for split, spec in specs.items()
-    }
+        specs = {"dev": data_cfg.dev, "test": data_cfg.test}
+    parts = []
+    for i, source in enumerate(sources):
+        spec = languages.spec(source.source, "train", f"data.train[{i}]")
+        part = load_parallel(spec, languages.src, languages.tgt, "train")
+        parts.append(weighted(part.head(data_cfg.max_train_examples), source.weight, seed=i))
+    train = ParallelData([s for p in parts for s in p.src], [t for p in parts for t in p.tgt])
+    loaded, paths = {}, {}
+    for split, given in specs.items():
+        paths[split] = languages.spec(given, split, f"data.{split}") if given else None
+        loaded[split] = (load_parallel(paths[split], languages.src, languages.tgt, split)
+                         if paths[split] else None)
     test_refs: list[list[str]] = []
-    if loaded["test"] is not None and not specs["test"].startswith("hf:"):
-        test_refs = load_references(specs["test"], tgt_lang, len(loaded["test"]))
-    return Splits(
-        train=loaded["train"].head(data_cfg.max_train_examples),
-        dev=loaded["dev"],
-        test=loaded["test"],
-        src_lang=src_lang,
-        tgt_lang=tgt_lang,
-        test_refs=test_refs,
-    )
+    if loaded["test"] is not None and not paths["test"].startswith("hf:"):
+        test_refs = load_references(paths["test"], languages.tgt, len(loaded["test"]))
+    return Splits(train=train, dev=loaded["dev"], test=loaded["test"], src_lang=languages.src,
+                  tgt_lang=languages.tgt, test_refs=test_refs)
+
+
+def weighted(data: ParallelData, weight: float, seed: int) -> ParallelData:
+    """Each pair ``int(weight)`` times, plus a fixed random ``weight % 1`` share of the pairs
+    once more: 2.0 doubles a source, 0.5 keeps half of it, the same half on every run."""
+    import random
+
+    whole, share = divmod(weight, 1.0)
+    extra = sorted(random.Random(seed).sample(range(len(data)), round(share * len(data))))
+    order = [i for _ in range(int(whole)) for i in range(len(data))] + extra
+    if not order:
+        raise NmtError(f"a training source of {len(data)} pairs at weight {weight} keeps none; "
+                       "raise its weight.")
+    return ParallelData([data.src[i] for i in order], [data.tgt[i] for i in order])
+
+
+class _Languages:
+    """The pair's languages, fixed by the config or by the first corpus name, and checked
+    against every other corpus name, so that no source silently swaps or changes languages."""
+
+    def __init__(self, src: str, tgt: str) -> None:
+        self.src, self.tgt = src, tgt
+        self.given = (src, tgt)
+
+    def spec(self, spec: str, split: str, key: str) -> str:
+        """A file spec for ``split`` of ``spec``: a corpus name becomes its prepared split."""
+        if not is_corpus_name(spec):
+            return spec
+        directory, src, tgt = resolve_corpus(spec)
+        for side, ours, theirs, given in (("src_lang", src, self.src, self.given[0]),
+                                          ("tgt_lang", tgt, self.tgt, self.given[1])):
+            if theirs not in ("src", "tgt", ours):
+                origin = (f"data.{side} is {theirs!r}" if theirs == given
+                          else f"an earlier corpus is {theirs!r}")
+                raise NmtError(
+                    f"{key} names {spec!r}, whose {side} is {ours!r}, but {origin}: every "
+                    f"source must translate the same pair of languages."
+                    + (f" Remove data.{side} or set it to {ours!r}." if theirs == given else "")
+                )
+        self.src, self.tgt = src, tgt
+        return str(directory / split)
