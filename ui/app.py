@@ -112,13 +112,16 @@ def _configure_environment() -> None:
 
 
 def build_app(
-    models: ModelCatalog | Translator | Sequence[Translator], out_dir: Path | None = None
+    models: ModelCatalog | Translator | Sequence[Translator], out_dir: Path | None = None,
+    concurrency_limit: int = limits.CONCURRENCY_LIMIT,
 ) -> gr.Blocks:
     """Lay out the app around shared, thread-safe translators (no per-session copies).
 
     Translated files are written to `out_dir` (a fresh temporary directory by default).
     The queue is bounded so that a burst of requests is refused quickly rather than
     piling up behind CPU-bound decodes, and whole-file jobs get their own small pool.
+    `concurrency_limit` is how many sentence events run at once: a couple when each decodes
+    on its own, more when the translators batch them (`nmt serve --ui`).
     """
     _configure_environment()
     import gradio as gr
@@ -259,13 +262,13 @@ def build_app(
                 fn, inputs=live_inputs, outputs=[live_out, live_session],
                 api_name=name, api_description=description, trigger_mode="always_last",
                 show_progress="hidden", concurrency_id="sentences",
-                concurrency_limit=limits.CONCURRENCY_LIMIT,
+                concurrency_limit=concurrency_limit,
             )
         live_on.change(
             handlers.live_toggled, inputs=[live_on, *live_inputs],
             outputs=[live_out, live_session], api_visibility="private",
             show_progress="hidden", concurrency_id="sentences",
-            concurrency_limit=limits.CONCURRENCY_LIMIT,
+            concurrency_limit=concurrency_limit,
         )
         gr.on(
             triggers=[translate_btn.click, source.submit],
@@ -278,7 +281,7 @@ def build_app(
                 "(rank, translation, score) and the best hypothesis' attention heatmap (HTML)."
             ),
             concurrency_id="sentences",
-            concurrency_limit=limits.CONCURRENCY_LIMIT,
+            concurrency_limit=concurrency_limit,
         )
         picker.input(
             handlers.show_attention, inputs=[picker, heatmaps], outputs=heatmap,
@@ -304,7 +307,7 @@ def build_app(
             queue=False,
         )
 
-    demo.queue(default_concurrency_limit=limits.CONCURRENCY_LIMIT, max_size=limits.QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=concurrency_limit, max_size=limits.QUEUE_SIZE)
     return demo
 
 
@@ -325,10 +328,20 @@ def launch(
         server_name=host,
         server_port=port,
         share=False,
-        ssr_mode=False,
         prevent_thread_lock=not block,
         inbrowser=False,
         quiet=True,  # callers say where to connect; Gradio's banner suggests share links
+        state_session_capacity=STATE_SESSIONS,
+        **_serving_options(out_dir),
+    )
+    return demo
+
+
+def _serving_options(out_dir: Path) -> dict:
+    """What `launch` and `mount` both set: no SSR, telemetry pages or MCP, the upload cap,
+    only the output directory served as files, and the page's CSS."""
+    return dict(
+        ssr_mode=False,
         footer_links=["api", "settings"],
         run_history=False,
         enable_monitoring=False,
@@ -336,7 +349,17 @@ def launch(
         pwa=False,
         max_file_size=limits.MAX_UPLOAD_BYTES,
         allowed_paths=[str(out_dir)],
-        state_session_capacity=STATE_SESSIONS,
         css=_CSS,
     )
+
+
+def mount(app, models: ModelCatalog | Sequence[Translator], path: str,
+          concurrency_limit: int = limits.CONCURRENCY_LIMIT) -> gr.Blocks:
+    """Mount the app on an existing FastAPI `app` at `path` (how `nmt serve --ui` offers it
+    beside the HTTP API, over the same batched translators)."""
+    import gradio as gr
+
+    out_dir = make_output_dir()
+    demo = build_app(models, out_dir, concurrency_limit=concurrency_limit)
+    gr.mount_gradio_app(app, demo, path=path, **_serving_options(out_dir))
     return demo

@@ -24,6 +24,7 @@ COMMANDS = {
     "translate": ("nmt.cli.translate", "translate text with a trained model"),
     "evaluate": ("nmt.cli.evaluate", "score translations with sacrebleu: BLEU, chrF, chrF++, TER, suites, significance"),
     "ui": ("nmt.cli.ui", "serve the web UI"),
+    "serve": ("nmt.cli.serve", "serve an HTTP translation API (LibreTranslate-compatible)"),
     "plugins": ("nmt.cli.plugins", "list the registered components and their packages"),
     "plugin": ("nmt.cli.plugin", "create a new plugin package from a template"),
 }
