@@ -45,6 +45,9 @@ def test_prefix_pairs_train_alongside_the_whole_pairs(tmp_path):
     run = tmp_path / "run"
     train(micro_config(max_steps=2, eval_every=2, prefix_pairs=0.5), run, progress=False)
     start = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+    examples = json.loads((run / checkpoint.META).read_text())["examples"]
+    dev = read("bible-sample.dev.en")
+    assert len(examples) == 5 and set(examples) <= set(dev)  # held-out sources for the UI
     assert start["prefix_pairs"] > 100
     assert start["train_pairs"] == 240 + start["prefix_pairs"] - start["dropped"]
 

@@ -103,6 +103,15 @@ def load_start(cfg: Config) -> checkpoint.LoadedModel:
     return start
 
 
+def pick_examples(sources: list[str], n: int = 5, words: tuple[int, int] = (5, 16)) -> list[str]:
+    """A few source sentences a person can click to try the model (the web UI shows them):
+    held-out ones of a readable length, spread over the set rather than its first lines."""
+    fitting = [s for s in sources if words[0] <= len(s.split()) <= words[1]]
+    if len(fitting) < n:  # a small dev set: readable ones first, then the rest
+        return (fitting + [s for s in sources if s not in fitting])[:n]
+    return fitting[:: len(fitting) // n][:n]
+
+
 def pick_device(name: str, world: distributed.World | None = None) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -200,6 +209,7 @@ class Trainer:
         self.meta_base = {
             "name": self.out.name, "src_lang": cfg.data.src_lang, "tgt_lang": cfg.data.tgt_lang,
             "components": provenance, "n_params": count_parameters(self.model),
+            "examples": pick_examples(self.dev_src if self.dev is not None else splits.train.src),
         }
         opt_class = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt_class(self.model.parameters(), lr=t.learning_rate,
