@@ -1,7 +1,9 @@
 """Translate text: ``nmt translate --model DIR [--beam K] [-i FILE] [-o FILE]``.
 
 Reads one sentence per line (stdin by default) and writes one translation per line, in order.
-Without ``--model`` the small English->French model bundled with nmt is used.
+Without ``--model`` the small English->French model bundled with nmt is used. A directory
+written by ``nmt export --format onnx`` runs on the torch-free runtime (onnxruntime), found by
+its manifest; ``--threads`` then sets onnxruntime's threads.
 
 With ``--stream`` it translates text as it arrives (live captions, typing, a transcript): each
 line of input is one segment, read word by word, and every change to what should be shown is
@@ -57,27 +59,43 @@ def read_input(path: str) -> list[str]:
     return decode_lines(data, path)
 
 
-def run(args: argparse.Namespace) -> int:
-    from nmt.checkpoint import write_text
-    from nmt.translator import TruncatedInputWarning, Translator
+def load_translator(args: argparse.Namespace):
+    """The translator ``--model`` names: the torch one, or the runtime's for an exported
+    directory (which imports no torch); with the module holding its truncation warning."""
+    from nmt.runtime.manifest import is_exported
 
+    if is_exported(args.model):
+        from nmt.runtime import translator as module
+
+        if args.quantize not in (None, "none"):
+            raise NmtError(f"{args.model} is an exported model, quantized or not at export: "
+                           "drop --quantize (or export with --quantize int8).")
+        return module.Translator.load(args.model, threads=args.threads,
+                                      overrides=args.overrides), module
+    from nmt import translator as module
+
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    # Overrides go in at load time, so decoding.quantize=int8 quantizes like --quantize does.
+    return module.Translator.load(args.model, quantize=args.quantize,
+                                  overrides=args.overrides), module
+
+
+def run(args: argparse.Namespace) -> int:
     if args.beam is not None and args.beam < 1:
         raise NmtError("--beam must be at least 1.")
     if args.output != "-" and Path(args.output).exists() and not args.force:
         raise NmtError(f"output file {args.output!r} exists; pass --force to overwrite it.")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise NmtError("--threads must be at least 1.")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise NmtError("--threads must be at least 1.")
     if args.stream:
         return _stream(args)
     lines = read_input(args.input)
-    # Overrides go in at load time, so decoding.quantize=int8 quantizes like --quantize does.
-    translator = Translator.load(args.model, quantize=args.quantize, overrides=args.overrides)
+    translator, module = load_translator(args)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", TruncatedInputWarning)
+        warnings.simplefilter("always", module.TruncatedInputWarning)
         out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
                                    batch_size=args.batch_size,
                                    progress=args.output != "-" or len(lines) > 200)
@@ -90,8 +108,32 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        write_text(Path(args.output), text)
+        _write(Path(args.output), text, torch_free=module.__name__.startswith("nmt.runtime"))
     return 0
+
+
+def _write(path: Path, text: str, torch_free: bool) -> None:
+    """Write the output file through a temporary name, so a kill never leaves half of it;
+    the torch-free runtime does it here rather than import nmt.checkpoint (which needs torch)."""
+    if not torch_free:
+        from nmt.checkpoint import write_text
+
+        write_text(path, text)
+        return
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _stream(args: argparse.Namespace) -> int:
@@ -99,13 +141,16 @@ def _stream(args: argparse.Namespace) -> int:
     import codecs
     import json
 
+    from nmt.runtime.manifest import is_exported
     from nmt.streaming import Stream
     from nmt.streaming.feed import follow
-    from nmt.translator import Translator
 
     if args.output != "-":
         raise NmtError("--stream writes its updates to stdout; drop --output.")
-    translator = Translator.load(args.model, quantize=args.quantize, overrides=args.overrides)
+    if args.policy == "wait-k" and is_exported(args.model):
+        raise NmtError("--policy wait-k reads the source piece by piece with the torch model; "
+                       "an exported model streams with --policy retranslate.")
+    translator, _ = load_translator(args)
     options = translator.resolve(beam=args.beam, length_penalty=args.length_penalty)
     Stream(translator, args.policy, args.k, options)  # a wrong --policy/--k fails before reading
     source = sys.stdin.buffer if args.input == "-" else _open(args.input)

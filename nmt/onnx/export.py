@@ -49,6 +49,12 @@ def export_onnx(model_dir: str | Path, out: str | Path, quantize: str = "none") 
     returns the manifest written."""
     if quantize not in QUANTIZE:
         raise NmtError(f"--quantize {quantize!r}: choose one of {', '.join(QUANTIZE)}.")
+    for package in ("onnx", "onnxruntime"):
+        try:
+            __import__(package)
+        except ModuleNotFoundError:
+            raise NmtError(f"ONNX export needs the package {package!r}: "
+                           "pip install 'recurrent-nmt[onnx]'.") from None
     model_dir, out = Path(model_dir), Path(out)
     loaded = checkpoint.load(model_dir)
     model = loaded.model.eval()
