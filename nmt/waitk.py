@@ -36,13 +36,15 @@ def readable(k: int, src_lengths: Tensor, tgt_len: int) -> Tensor:
     return torch.minimum(steps.unsqueeze(0), src_lengths.to(torch.long).cpu().unsqueeze(1))
 
 
-def sample_k(wait_k: int, multi: bool, seed: int, step: int, batch: int, rank: int = 0) -> int:
+def sample_k(wait_k: int, multi: bool, seed: int, step: int, batch: int) -> int:
     """The k of one training batch: ``wait_k``, or with ``multi`` (Elbayad et al. 2020, multi-path
-    training) uniform in 1..wait_k, drawn from (seed, step, rank, batch) alone so that a resumed
-    run draws the same k as an uninterrupted one and torch's random state is left alone."""
+    training) uniform in 1..wait_k, drawn from (seed, step, batch) alone so that a resumed run
+    draws the same k as an uninterrupted one and torch's random state is left alone. ``batch``
+    is the batch's place in the update's whole group, not in one rank's share, so that the same
+    group draws the same k whether one process accumulates it or several share it."""
     if not multi:
         return wait_k
-    return random.Random(f"wait-k:{seed}:{step}:{rank}:{batch}").randint(1, wait_k)
+    return random.Random(f"wait-k:{seed}:{step}:{batch}").randint(1, wait_k)
 
 
 class PrefixToPrefix(nn.Module):

@@ -192,15 +192,23 @@ def test_keep_best_early_stopping_average_and_plot(tmp_path):
     assert "Traceback" not in onto_itself.stderr and (run / "model.safetensors").read_bytes() == before
 
 
-def test_torchrun_two_processes_match_one_process(tmp_path):
-    """gloo data parallelism: 2 ranks x 1 batch == 1 process accumulating 2 batches."""
+WAIT_K = {"wait_k": 3, "wait_k_multi": True}
+
+
+@pytest.mark.parametrize("extra", [{}, WAIT_K], ids=["offline", "multi-k wait-k"])
+def test_torchrun_two_processes_match_one_process(tmp_path, extra):
+    """gloo data parallelism: 2 ranks x 1 batch == 1 process accumulating 2 batches (for
+    multi-k wait-k too: each batch draws its k by its place in the whole group)."""
     base = dict(max_steps=4, eval_every=100, save_every=4, threads=1)
+    model = {"dropout": 0.0, **({"bidirectional": False, "decoder_init": "zero"} if extra else {})}
     single_cfg = micro_config(accumulate=2, **base)
-    single_cfg.model.dropout = 0.0
+    single_cfg.model.__dict__.update(model)
+    single_cfg.training.__dict__.update(extra)
     train(single_cfg, tmp_path / "single", progress=False)
 
     ddp_cfg = micro_config(accumulate=1, **base)
-    ddp_cfg.model.dropout = 0.0
+    ddp_cfg.model.__dict__.update(model)
+    ddp_cfg.training.__dict__.update(extra)
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(ddp_cfg.to_dict()), encoding="utf-8")
     proc = subprocess.run(

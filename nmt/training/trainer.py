@@ -358,8 +358,9 @@ class Trainer:
             batch = collate([self.train_examples[i] for i in indices], tok.pad_id, tok.bos_id,
                             tok.eos_id).to(self.device)
             sync = not self.world.distributed or j == len(mine) - 1
-            k = waitk.sample_k(t.wait_k, t.wait_k_multi, t.seed, self.position["step"], j,
-                               self.world.rank) if t.wait_k else 0
+            place = self.world.rank + j * self.world.size  # in the group: see waitk.sample_k
+            k = waitk.sample_k(t.wait_k, t.wait_k_multi, t.seed, self.position["step"],
+                               place) if t.wait_k else 0
             with contextlib.nullcontext() if sync else self.ddp.no_sync():
                 loss = self.loss_sum(self.ddp, batch, k)
                 scaled = loss * (self.world.size / total_tokens)
