@@ -36,6 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "--set decoding.no_repeat_ngram=3 (repeatable)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    bulk = p.add_argument_group("bulk translation (torchrun --nproc_per_node N -m nmt translate ...)")
+    bulk.add_argument("--resume", action="store_true",
+                      help="continue a killed run, keeping its finished shards (needs --output)")
+    bulk.add_argument("--shard-lines", type=int, default=1000,
+                      help="lines per shard when sharding over processes or resuming (default 1000)")
     live = p.add_argument_group("live translation")
     live.add_argument("--stream", action="store_true",
                       help="translate as text arrives; one JSON line per update")
@@ -94,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         return _stream(args)
     lines = read_input(args.input)
     translator, module = load_translator(args)
+    from nmt.bulk import is_distributed_launch
+
+    if args.resume or is_distributed_launch():
+        return _in_shards(args, lines, translator, module)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", module.TruncatedInputWarning)
         out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
@@ -109,6 +118,26 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     else:
         _write(Path(args.output), text, torch_free=module.__name__.startswith("nmt.runtime"))
+    return 0
+
+
+def _in_shards(args: argparse.Namespace, lines: list[str], translator, module) -> int:
+    """The input in shards over torchrun's processes, resumable (nmt.bulk)."""
+    from nmt import bulk
+
+    if args.output == "-":
+        raise NmtError("a run over several processes or with --resume writes a file: give --output.")
+    wrap, caught = bulk.truncation_counter(module.TruncatedInputWarning)
+    translate = wrap(lambda chunk: translator.translate(
+        chunk, beam=args.beam, length_penalty=args.length_penalty, batch_size=args.batch_size))
+    settings = {"model": bulk.fingerprint(translator.model_dir), "beam": args.beam,
+                "length_penalty": args.length_penalty, "overrides": args.overrides,
+                "quantize": args.quantize}
+    bulk.translate_in_shards(translate, lines, Path(args.output), settings,
+                             shard_lines=args.shard_lines, resume=args.resume)
+    if caught:
+        print(f"nmt translate: note: {len(caught)} line(s) were truncated: {caught[0].message}",
+              file=sys.stderr)
     return 0
 
 
