@@ -246,3 +246,15 @@ def _wait_for(condition, base: str, limit: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"{base}: condition not reached"
         time.sleep(0.02)
+
+
+def test_the_command_table_stays_light():
+    """`nmt --help` lists `serve` without importing torch or the web stack."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from nmt.cli import build_parser; build_parser(); "
+            "sys.exit(' '.join(m for m in ('torch', 'fastapi', 'uvicorn', 'gradio', "
+            "'prometheus_client') if m in sys.modules) or None)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
