@@ -115,6 +115,9 @@ class TrainingConfig:
     prefix_pairs: float = 0.0
     # Fine-tuning: a model directory whose weights (and tokenizers) start the run.
     init_from: str | None = None
+    # Per-batch output vocabulary (Jean et al. 2015): 0 trains against the whole softmax; N > 0
+    # against each batch's own target pieces plus the N most frequent ones.
+    output_candidates: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "training.dev_beam": (1, 100),
     "training.wait_k": (0, 10_000),
     "training.prefix_pairs": (0.0, 1.0),
+    "training.output_candidates": (0, 10_000_000),
     "data.train[].weight": (1e-6, 1000.0),
     "decoding.beam": (1, 100),
     "decoding.length_penalty": (0.0, 10.0),

@@ -5,7 +5,8 @@ This module holds the shared value types (:data:`State`, :class:`EncoderOutput`,
 (:class:`Cell`, :class:`Encoder`, :class:`Decoder`, :class:`Attention`, :class:`Tokenizer`)
 and one per optional capability (:class:`FusedCell`, :class:`BatchedAttention`,
 :class:`StepMaskedAttention`, :class:`IncrementalEncoder`, :class:`RestrictableDecoder`,
-:class:`BeamSharingDecoder`, :class:`PrefixDecoder`, :class:`OwnsInit`). nmt asks whether
+:class:`BeamSharingDecoder`, :class:`PrefixDecoder`, :class:`CandidateDecoder`,
+:class:`OwnsInit`). nmt asks whether
 a component offers a capability through :func:`supports` alone, so the list of capabilities is
 declared here and nowhere else.
 
@@ -295,9 +296,19 @@ class PrefixDecoder(Protocol):
         the real tokens of ``encoded.mask``). Each row of ``readable`` is at least 1."""
 
 
+@runtime_checkable
+class CandidateDecoder(Protocol):
+    """``trains_on_candidates = True``: ``forward`` (and ``forward_prefix``, when offered) take
+    ``vocab=`` (sorted target ids, (n,)) and return logits over those ids alone, (batch,
+    tgt_len, n), columns in their order: training's per-batch output vocabulary (Jean et al.
+    2015, ``training.output_candidates``) without computing the other rows."""
+
+    trains_on_candidates: bool
+
+
 CAPABILITIES: tuple[type, ...] = (FusedCell, BatchedAttention, StepMaskedAttention,
                                   IncrementalEncoder, RestrictableDecoder, BeamSharingDecoder,
-                                  PrefixDecoder, OwnsInit)
+                                  PrefixDecoder, CandidateDecoder, OwnsInit)
 
 
 def methods(protocol: type) -> tuple[str, ...]:

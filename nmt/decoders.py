@@ -33,11 +33,12 @@ __all__ = ["AttentionalRNNDecoder", "DecoderState", "Memory"]
 
 class AttentionalRNNDecoder(nn.Module):
     """An :class:`nmt.contract.Decoder` that also offers every decoder capability:
-    :class:`~nmt.contract.RestrictableDecoder`, :class:`~nmt.contract.BeamSharingDecoder` and
-    :class:`~nmt.contract.PrefixDecoder`."""
+    :class:`~nmt.contract.RestrictableDecoder`, :class:`~nmt.contract.BeamSharingDecoder`,
+    :class:`~nmt.contract.PrefixDecoder` and :class:`~nmt.contract.CandidateDecoder`."""
 
     contract = 1
     beams_share_memory = True  # step() accepts sentences x beam rows against per-sentence memory
+    trains_on_candidates = True  # forward(..., vocab=) scores only the given output rows
 
     def __init__(
         self,
@@ -161,11 +162,13 @@ class AttentionalRNNDecoder(nn.Module):
                  for q, m in zip(queries.unbind(1), masks)]
         return torch.stack([c for c, _ in steps], dim=1), torch.stack([w for _, w in steps], dim=1)
 
-    def forward(self, tgt_in: Tensor, encoded: EncoderOutput) -> Tensor:
-        """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab)."""
-        return self._teacher_force(tgt_in, encoded, None)
+    def forward(self, tgt_in: Tensor, encoded: EncoderOutput, vocab: Tensor | None = None) -> Tensor:
+        """Teacher forcing: tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab), or with
+        ``vocab`` (sorted ids, (n,)) over those ids only: (batch, tgt_len, n)."""
+        return self._teacher_force(tgt_in, encoded, None, vocab)
 
-    def forward_prefix(self, tgt_in: Tensor, encoded: EncoderOutput, readable: Tensor) -> Tensor:
+    def forward_prefix(self, tgt_in: Tensor, encoded: EncoderOutput, readable: Tensor,
+                       vocab: Tensor | None = None) -> Tensor:
         """Prefix-to-prefix teacher forcing (Ma et al. 2019, sec. 3): tgt_in (batch, tgt_len),
         readable (batch, tgt_len) ints -> logits (batch, tgt_len, vocab), where target step t
         (the one that predicts target token t, 0-based) attends only to source positions
@@ -173,12 +176,13 @@ class AttentionalRNNDecoder(nn.Module):
         """
         positions = torch.arange(encoded.mask.size(1), device=encoded.mask.device)
         step_masks = encoded.mask.unsqueeze(1) & (positions < readable.to(positions.device).unsqueeze(2))
-        return self._teacher_force(tgt_in, encoded, step_masks)
+        return self._teacher_force(tgt_in, encoded, step_masks, vocab)
 
     def _teacher_force(self, tgt_in: Tensor, encoded: EncoderOutput,
-                       step_masks: Tensor | None) -> Tensor:
+                       step_masks: Tensor | None, vocab: Tensor | None) -> Tensor:
         """tgt_in (batch, tgt_len) -> logits (batch, tgt_len, vocab); ``step_masks`` (batch,
-        tgt_len, src_len) or None (every step reads ``encoded.mask``)."""
+        tgt_len, src_len) or None (every step reads ``encoded.mask``); ``vocab``: only those
+        output rows (the others cost nothing, forward or backward)."""
         memory = self.memory(encoded)
         state = self.initial_state(encoded)
         # Embedded once for all steps: one lookup, and one (not one per step) dense gradient
@@ -197,4 +201,9 @@ class AttentionalRNNDecoder(nn.Module):
             context, _ = self._attend_all(h, memory, step_masks)
             vectors = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         # One output projection for all steps: the largest matrix product, batched once.
-        return self.output(self.dropout(vectors))
+        vectors = self.dropout(vectors)
+        if vocab is None:
+            return self.output(vectors)
+        bias = self.output.bias
+        return nn.functional.linear(vectors, self.output.weight.index_select(0, vocab),
+                                    None if bias is None else bias.index_select(0, vocab))

@@ -80,7 +80,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("decoders", "decoder", "nmt.decoders", "model.decoder", "model.decoder_options",
          contract.Decoder,
          (contract.RestrictableDecoder, contract.BeamSharingDecoder, contract.PrefixDecoder,
-          contract.OwnsInit),
+          contract.CandidateDecoder, contract.OwnsInit),
          Constructor(keywords=("vocab_size", "embedding_size", "hidden_size", "num_layers",
                                "dropout", "embedding_dropout", "cell", "attention",
                                "encoder_output_size", "encoder_summary_size"),

@@ -33,10 +33,15 @@ class Seq2Seq(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
 
-    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
+    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor,
+                vocab: Tensor | None = None) -> Tensor:
         """src (batch, src_len), src_lengths (batch,), tgt_in (batch, tgt_len) -> logits
-        (batch, tgt_len, vocab)."""
-        return self.decoder(tgt_in, self.encoder(src, src_lengths))
+        (batch, tgt_len, vocab); with ``vocab`` (sorted ids, (n,)), over those ids only (a
+        :class:`~nmt.contract.CandidateDecoder`'s per-batch output vocabulary)."""
+        encoded = self.encoder(src, src_lengths)
+        if vocab is None:
+            return self.decoder(tgt_in, encoded)
+        return self.decoder(tgt_in, encoded, vocab=vocab)
 
     def start(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderOutput, Memory, DecoderState]:
         """Encode once for search: returns what each decoding step needs."""

@@ -17,6 +17,7 @@ from typing import Any
 from nmt.contract import (
     BatchedAttention,
     BeamSharingDecoder,
+    CandidateDecoder,
     EncoderOutput,
     FusedCell,
     IncrementalEncoder,
@@ -345,6 +346,15 @@ def decoder(cls: type) -> str | None:
                        restricted.select(torch.tensor([0, 1])))[0]
         problem = _log_probs("restrict_vocabulary(memory, vocab): step with the restricted "
                              "memory, after select,", scores, (batch, len(ids)))
+        if problem:
+            return problem
+    if supports(cls, CandidateDecoder):
+        ids = torch.tensor([0, 3, 5, 7])
+        tgt_in = torch.tensor([[2, 5, 6], [2, 7, 0]])
+        picked = _call("forward(tgt_in, encoded, vocab=...)", unit, tgt_in, encoded, vocab=ids)
+        problem = _difference("trains_on_candidates is True, but forward(tgt_in, encoded, "
+                              "vocab=ids): the logits", logits[..., ids], picked,
+                              "forward()[..., ids]", "forward(vocab=ids)")
         if problem:
             return problem
     if supports(cls, BeamSharingDecoder):

@@ -72,12 +72,16 @@ class PrefixToPrefix(nn.Module):
                            "training.wait_k: 0.")
         self.model = model
 
-    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, k: int) -> Tensor:
+    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, k: int,
+                vocab: Tensor | None = None) -> Tensor:
         """src (batch, src_len), src_lengths (batch,), tgt_in (batch, tgt_len), k >= 1 -> logits
-        (batch, tgt_len, vocab), target step t having read ``min(t + k, src_len)`` pieces."""
+        (batch, tgt_len, vocab), target step t having read ``min(t + k, src_len)`` pieces;
+        ``vocab`` as in :meth:`nmt.model.Seq2Seq.forward`."""
         encoded = self.model.encoder(src, src_lengths)
         schedule = readable(k, src_lengths, tgt_in.size(1)).to(src.device)
-        return self.model.decoder.forward_prefix(tgt_in, encoded, schedule)
+        if vocab is None:
+            return self.model.decoder.forward_prefix(tgt_in, encoded, schedule)
+        return self.model.decoder.forward_prefix(tgt_in, encoded, schedule, vocab=vocab)
 
 
 # -- streaming -----------------------------------------------------------------------------------

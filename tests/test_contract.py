@@ -149,6 +149,13 @@ class ClaimsSharing(BagDecoder):
     beams_share_memory = True
 
 
+class ClaimsCandidates(BagDecoder):
+    trains_on_candidates = True
+
+    def forward(self, tgt_in, encoded, vocab=None):  # ignores vocab: all rows come back
+        return super().forward(tgt_in, encoded)
+
+
 class WrongConstructor(BagDecoder):
     def __init__(self, vocab_size, hidden, extra):
         super().__init__(vocab_size, hidden, hidden, 1, 0.0, None, None, None, hidden, hidden)
@@ -180,6 +187,9 @@ def test_broken_decoders_are_refused_with_what_was_expected_and_what_came(bag):
     assert "failed the decoders probe" in raw and "expected each row's logsumexp to be 0" in raw
     sharing = contracts.check("decoders", bag.ClaimsSharing)
     assert "beams_share_memory is True, but step(prev, state, memory) with 2 beams" in sharing
+    candidates = contracts.check("decoders", bag.ClaimsCandidates)
+    assert "trains_on_candidates is True, but forward(tgt_in, encoded, vocab=ids)" in candidates
+    assert "expected (forward()[..., ids]) shape (2, 3, 4)" in candidates
     wrong = contracts.check("decoders", bag.WrongConstructor)
     assert "the decoder constructor does not fit what nmt passes — expected __init__(vocab_size=" in wrong
     assert "got __init__(vocab_size, hidden, extra)" in wrong

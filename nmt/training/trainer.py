@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from nmt import checkpoint, registry, shortlist, waitk
 from nmt.config import Config
+from nmt.contract import CandidateDecoder, supports
 from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
 from nmt.evaluation.metrics import score
@@ -80,6 +81,19 @@ def train_tokenizers(cfg: Config, src: list[str], tgt: list[str]):
 
 # Model keys a fine-tuning run may change: they shape training, not the weights.
 _TUNABLE = ("dropout", "embedding_dropout", "init_range")
+
+
+IGNORED = -100  # the target of a padding position under a per-batch output vocabulary
+
+
+def candidate_vocabulary(tgt_out: torch.Tensor, frequent: torch.Tensor,
+                         pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch's output vocabulary and its targets in it: tgt_out (batch, tgt_len) and the
+    always-included ``frequent`` ids -> (sorted ids (n,), targets (batch, tgt_len) as positions
+    in those ids, :data:`IGNORED` at padding). Every gold piece of the batch is a candidate."""
+    vocab = torch.unique(torch.cat([tgt_out.reshape(-1), frequent]))  # sorted
+    targets = torch.searchsorted(vocab, tgt_out).masked_fill(tgt_out == pad, IGNORED)
+    return vocab, targets
 
 
 def load_start(cfg: Config) -> checkpoint.LoadedModel:
@@ -205,6 +219,7 @@ class Trainer:
         if start is not None:
             self.model.load_state_dict(start.model.state_dict())
         self.model.to(self.device)
+        self.frequent = self._frequent_targets(t.output_candidates)
         provenance["tokenizer"] = registry.get("tokenizers", cfg.tokenizer.type).provenance
         self.meta_base = {
             "name": self.out.name, "src_lang": cfg.data.src_lang, "tgt_lang": cfg.data.tgt_lang,
@@ -244,6 +259,22 @@ class Trainer:
                   "params": self.meta_base["n_params"], "device": str(self.device),
                   "world_size": self.world.size, **self.position})
 
+    def _frequent_targets(self, n: int) -> torch.Tensor | None:
+        """The ``n`` most frequent target ids of the training data (every id once ``n`` covers
+        the vocabulary), always candidates of the per-batch output vocabulary; None: off."""
+        if not n:
+            return None
+        if not supports(self.model.decoder, CandidateDecoder):
+            raise NmtError(f"training.output_candidates needs a decoder that can score a subset "
+                           f"of its output rows; {type(self.model.decoder).__name__} does not "
+                           "offer CandidateDecoder (trains_on_candidates). Use model.decoder: "
+                           "rnn, or set training.output_candidates: 0.")
+        pieces = torch.tensor([i for _, target in self.train_examples for i in target])
+        counts = torch.bincount(pieces, minlength=self.tgt_tok.vocab_size)
+        counts[self.tgt_tok.eos_id] += len(self.train_examples)
+        top = torch.argsort(counts, descending=True, stable=True)[: min(n, counts.numel())]
+        return top.sort().values.to(self.device)
+
     def _restore(self) -> None:
         path = state.latest(self.out)
         if path is None:
@@ -276,17 +307,30 @@ class Trainer:
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def loss_sum(self, model: torch.nn.Module, batch: Batch, k: int = 0) -> torch.Tensor:
+    def loss_sum(self, model: torch.nn.Module, batch: Batch, k: int = 0,
+                 candidates: bool = False) -> torch.Tensor:
         """Summed cross-entropy of ``batch``; ``k`` > 0: ``model`` is the wait-k pass
-        (:class:`nmt.waitk.PrefixToPrefix`, maybe data-parallel) and reads with lag k."""
+        (:class:`nmt.waitk.PrefixToPrefix`, maybe data-parallel) and reads with lag k.
+
+        ``candidates`` (training with ``training.output_candidates``): the softmax runs over
+        the batch's own target pieces plus the most frequent ones only (Jean et al. 2015, whose
+        correction terms cancel for a candidate set chosen this way), so the output layer, the
+        largest product per target token, shrinks from the whole vocabulary to that set. Label
+        smoothing spreads its mass over the same set; with every id a candidate, loss and
+        gradients are the whole softmax's.
+        """
+        targets, ignore, extra = batch.tgt_out, self.tgt_tok.pad_id, {}
+        if candidates and self.frequent is not None:
+            vocab, targets = candidate_vocabulary(batch.tgt_out, self.frequent, self.tgt_tok.pad_id)
+            ignore, extra = IGNORED, {"vocab": vocab}
         with self.autocast():
             if k:
-                logits = model(batch.src, batch.src_lengths, batch.tgt_in, k)
+                logits = model(batch.src, batch.src_lengths, batch.tgt_in, k, **extra)
             else:
-                logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+                logits = model(batch.src, batch.src_lengths, batch.tgt_in, **extra)
         return F.cross_entropy(
-            logits.float().reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1),
-            ignore_index=self.tgt_tok.pad_id, label_smoothing=self.cfg.training.label_smoothing,
+            logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1),
+            ignore_index=ignore, label_smoothing=self.cfg.training.label_smoothing,
             reduction="sum",
         )
 
@@ -362,7 +406,7 @@ class Trainer:
             k = waitk.sample_k(t.wait_k, t.wait_k_multi, t.seed, self.position["step"],
                                place) if t.wait_k else 0
             with contextlib.nullcontext() if sync else self.ddp.no_sync():
-                loss = self.loss_sum(self.ddp, batch, k)
+                loss = self.loss_sum(self.ddp, batch, k, candidates=True)
                 scaled = loss * (self.world.size / total_tokens)
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             loss_total += loss.item()

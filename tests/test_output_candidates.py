@@ -1,0 +1,83 @@
+"""Training against a per-batch output vocabulary (training.output_candidates, Jean et al. 2015)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import micro_config
+
+from nmt.data.batching import collate
+from nmt.errors import NmtError
+from nmt.training.trainer import IGNORED, Trainer, candidate_vocabulary, train
+
+
+def trainer(tmp_path, **training) -> Trainer:
+    cfg = micro_config(**training)
+    cfg.model.dropout = 0.0
+    t = Trainer(cfg, tmp_path / "run", progress=False)
+    t.out.mkdir(parents=True)
+    t.setup()
+    return t
+
+
+def batches(t: Trainer, n: int = 3):
+    tok = t.tgt_tok
+    for start in range(0, 32 * n, 32):
+        yield collate(t.train_examples[start : start + 32], tok.pad_id, tok.bos_id, tok.eos_id)
+
+
+def loss_and_grads(t: Trainer, batch, candidates: bool):
+    t.model.zero_grad(set_to_none=True)
+    loss = t.loss_sum(t.model, batch, candidates=candidates)
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in t.model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_every_id_a_candidate_is_the_whole_softmax(tmp_path, smoothing):
+    t = trainer(tmp_path, output_candidates=10_000, label_smoothing=smoothing)
+    assert t.frequent.tolist() == list(range(t.tgt_tok.vocab_size))
+    for batch in batches(t):
+        full, full_grads = loss_and_grads(t, batch, candidates=False)
+        restricted, grads = loss_and_grads(t, batch, candidates=True)
+        torch.testing.assert_close(restricted, full, rtol=1e-5, atol=1e-4)
+        assert grads.keys() == full_grads.keys()
+        for name in grads:
+            torch.testing.assert_close(grads[name], full_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_a_small_candidate_set_holds_every_gold_piece_and_is_cheaper(tmp_path):
+    t = trainer(tmp_path, output_candidates=20)
+    assert len(t.frequent) == 20
+    pad = t.tgt_tok.pad_id
+    for batch in batches(t):
+        vocab, targets = candidate_vocabulary(batch.tgt_out, t.frequent, pad)
+        gold = batch.tgt_out[batch.tgt_out != pad]
+        assert set(gold.tolist()) <= set(vocab.tolist())
+        assert set(t.frequent.tolist()) <= set(vocab.tolist())
+        assert len(vocab) < t.tgt_tok.vocab_size
+        real = targets != IGNORED
+        assert torch.equal(vocab[targets[real]], batch.tgt_out[real])  # targets point at gold
+        assert (targets[batch.tgt_out == pad] == IGNORED).all()
+        # fewer classes to share the probability with: the loss is lower than the whole softmax's
+        full, _ = loss_and_grads(t, batch, candidates=False)
+        restricted, _ = loss_and_grads(t, batch, candidates=True)
+        assert restricted < full
+
+
+def test_training_with_candidates_runs_end_to_end(tmp_path):
+    run = tmp_path / "run"
+    train(micro_config(max_steps=4, eval_every=4, output_candidates=30), run, progress=False)
+    evals = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()
+             if '"eval"' in x]
+    assert evals and evals[-1]["dev_loss"] > 0
+
+
+def test_a_decoder_without_the_capability_is_refused(tmp_path, monkeypatch):
+    from nmt.decoders import AttentionalRNNDecoder
+
+    monkeypatch.setattr(AttentionalRNNDecoder, "trains_on_candidates", False)
+    with pytest.raises(NmtError, match="training.output_candidates needs a decoder .*CandidateDecoder"):
+        trainer(tmp_path, output_candidates=20)
