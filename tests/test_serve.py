@@ -68,10 +68,23 @@ def test_alternatives_and_auto_source(url, translator):
     assert answer["detectedLanguage"]["language"] == "en"
 
 
+def test_html_keeps_the_markup_and_translates_the_text_between_tags(url, translator):
+    a, b = VERSES[:2]
+    page = (f'<p class="v">{a.replace("Aram", "A&amp;ram")}</p>\n<pre>{b}</pre>'
+            f'<script>var s = "{b}";</script><!-- {b} --><p>{b}</p>')
+    status, _, answer = call(f"{url}/translate", {"q": page, "source": "en", "target": "fr",
+                                                  "format": "html"})
+    one, two = translator.translate([a.replace("Aram", "A&ram"), b])
+    assert status == 200
+    assert answer["translatedText"] == (
+        f'<p class="v">{one.replace("&", "&amp;").replace("<", "&lt;")}</p>\n<pre>{b}</pre>'
+        f'<script>var s = "{b}";</script><!-- {b} --><p>{two}</p>')
+
+
 @pytest.mark.parametrize("body, message", [
     ({"source": "en", "target": "fr"}, "missing q parameter"),
     ({"q": "Hi.", "source": "en", "target": "de"}, "no model translates 'en' into 'de'"),
-    ({"q": "Hi.", "source": "en", "target": "fr", "format": "html"}, "does not translate HTML"),
+    ({"q": "Hi.", "source": "en", "target": "fr", "format": "markdown"}, "'text' or 'html'"),
     ({"q": "x" * 2001, "source": "en", "target": "fr"}, "the limit is 2,000"),
     ({"q": ["Hi."] * 65, "source": "en", "target": "fr"}, "the limit is 64"),
     ({"q": "Hi.", "source": "en", "target": "fr", "alternatives": 9}, "from 0 to 4"),

@@ -4,9 +4,9 @@
 or a list, and answers ``{"translatedText": ...}`` in the same shape; errors are
 ``{"error": "..."}`` with LibreTranslate's status codes (400 for a bad request, 403 for a
 missing or wrong API key). ``GET /languages`` lists what can be translated into what, and
-``GET /frontend/settings`` the limits a client may show. Language detection and HTML are not
-offered: ``source`` "auto" works only when one language can be read into the target, and
-``format`` "html" is refused with a message saying so.
+``GET /frontend/settings`` the limits a client may show. With ``format`` "html" the text between
+tags is translated and the markup kept (:mod:`nmt.serve.markup`). Language detection is not
+offered: ``source`` "auto" works only when one language can be read into the target.
 
 The body is parsed by hand rather than by a FastAPI model because the same fields arrive as
 JSON or as a form, and LibreTranslate clients expect its error shape, not FastAPI's; the
@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from nmt.serve import markup
 from nmt.serve.keys import KeyRing
 from nmt.serve.languages import language_table
 from nmt.serve.service import BadRequest, Service
@@ -67,7 +68,8 @@ def _body_schema(limit_chars: int, limit_texts: int, form: bool) -> dict[str, An
                        "example": "en"},
             "target": {"type": "string", "description": "Target language code.", "example": "fr"},
             "format": {"type": "string", "enum": ["text", "html"], "default": "text",
-                       "description": "Only 'text' is supported."},
+                       "description": "html: the text between tags is translated, the markup "
+                                      "kept."},
             "alternatives": {"type": "integer", "minimum": 0, "maximum": MAX_NBEST - 1,
                              "default": 0, "description": "Other translations to add."},
             "api_key": {"type": "string", "description": "Needed when the server has keys."},
@@ -138,6 +140,22 @@ def check_key(keys: KeyRing, fields: dict[str, Any], request: Request) -> None:
         raise Forbidden("Invalid API key")
 
 
+async def translate_html(service: Service, entry, documents: list[str], options,
+                         nbest: int) -> list[list[str]]:
+    """Each HTML document's ``nbest`` versions: its text between tags translated line by line,
+    its markup as sent (nmt.serve.markup)."""
+    split = [markup.split(d) for d in documents]
+    parts = [markup.texts(pieces) for pieces in split]
+    done = await service.translate_lines(entry, [t for p in parts for t in p], options, nbest)
+    out, at = [], 0
+    for pieces, texts in zip(split, parts):
+        mine, at = done[at : at + len(texts)], at + len(texts)
+        ranks = max([1, *(len(v) for v in mine)])
+        out.append([markup.join(pieces, [v[min(r, len(v) - 1)] for v in mine])
+                    for r in range(ranks)])
+    return out
+
+
 def router(service: Service, keys: KeyRing) -> APIRouter:
     """The LibreTranslate-compatible routes over ``service``."""
     api = APIRouter(tags=["LibreTranslate"])
@@ -163,14 +181,17 @@ def router(service: Service, keys: KeyRing) -> APIRouter:
         if q is None or q == "":
             raise BadRequest("Invalid request: missing q parameter")
         source, target = _string(fields, "source"), _string(fields, "target")
-        if _string(fields, "format", "text") != "text":
-            raise BadRequest("Invalid request: format must be 'text'; nmt does not translate "
-                             "HTML. Send the text without markup.")
+        kind = _string(fields, "format", "text")
+        if kind not in ("text", "html"):
+            raise BadRequest("Invalid request: format must be 'text' or 'html'.")
         alternatives = _alternatives(fields.get("alternatives"))
         texts = service.check_texts(q if isinstance(q, list) else [q])
         entry = service.route(source, target)
         options = service.options(entry, nbest=alternatives + 1)
-        versions = await service.translate_lines(entry, texts, options, nbest=alternatives + 1)
+        if kind == "html":
+            versions = await translate_html(service, entry, texts, options, alternatives + 1)
+        else:
+            versions = await service.translate_lines(entry, texts, options, alternatives + 1)
         best = [v[0] for v in versions]
         answer: dict[str, Any] = {"translatedText": best if isinstance(q, list) else best[0]}
         if alternatives:
