@@ -4,7 +4,8 @@ concurrent requests batched into one search (``nmt serve``; docs/serving.md).
 Modules, one job each: ``batcher`` (the queue and its worker thread), ``batched`` (a Translator
 whose searches go through it), ``service`` (limits, model choice and text handling, no HTTP),
 ``libretranslate`` and ``api`` (the routes), ``middleware`` (body limit, access log),
-``metrics``, ``keys``, ``languages``, ``settings`` and ``app`` (all of it as one ASGI app).
+``markup`` (HTML), ``metrics``, ``keys``, ``languages``, ``settings`` and ``app`` (all of it
+as one ASGI app).
 """
 
 from __future__ import annotations
