@@ -4,7 +4,8 @@ The directory holds everything needed to check or redo a number: the hypotheses 
 scored, the scores with their sacrebleu signatures, the test set (suite, files, limit), each
 model's config, parameter count, decoding settings and speed, per-sentence scores and any
 significance test. It is never silently replaced: an existing non-empty directory needs
-``--force``, and then only the files nmt writes are replaced.
+``--force``, and then only the files nmt writes are replaced. A suite's several test sets get
+one such folder each (named after the set), under a report.json and report.md of them all.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from nmt.evaluation.compare import TESTS, Comparison, format_cell
 from nmt.evaluation.io import write_lines
 from nmt.evaluation.metrics import MetricOptions
 from nmt.evaluation.sentences import SentenceScores, write_jsonl, write_tsv
+from nmt.evaluation.suites import Suite
 from nmt.evaluation.systems import System
 from nmt.evaluation.testset import EvalSet
 
-__all__ = ["build", "check_dir", "hyp_file_name", "markdown", "write"]
+__all__ = ["build", "build_suite", "check_dir", "hyp_file_name", "markdown", "suite_markdown",
+           "write", "write_suite"]
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -122,11 +125,82 @@ def write(
     return files
 
 
+def build_suite(suite: Suite, set_reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of a suite's several test sets: the suite, then each set's whole report
+    (the one a single set gives, in the suite's order)."""
+    import sacrebleu
+
+    from nmt import __version__
+
+    return {
+        "suite": suite.as_dict(),
+        "sets": set_reports,
+        "versions": {"nmt": __version__, "sacrebleu": sacrebleu.__version__},
+    }
+
+
+def write_suite(path: Path, report: dict[str, Any], width: int = 2) -> dict[str, str]:
+    """Write the suite's report.json and report.md beside the sets' folders (which `write`
+    filled, one per set, after `check_dir` cleared the directory before any translation)."""
+    for old in path.iterdir():
+        if _OURS.match(old.name) and old.is_file():
+            old.unlink()  # an earlier one-set report's hyp.txt must not look like part of this
+    files = {}
+    for entry in report["sets"]:
+        folder = Path(entry["report_dir"]).name
+        files[f"{folder}/"] = f"the report of {entry['test_set']['label']}"
+    files[REPORT_JSON] = "this report, for machines: each set's report under `sets`"
+    files[REPORT_MD] = "this report, for people"
+    report["files"] = files
+    report["report_dir"] = str(path)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    (path / REPORT_JSON).write_text(text + "\n", encoding="utf-8")
+    (path / REPORT_MD).write_text(suite_markdown(report, width), encoding="utf-8")
+    return files
+
+
+def suite_markdown(report: dict[str, Any], width: int = 2) -> str:
+    """One table of every set's scores (each system's, without the significance marks that
+    the sets' own pages give), with signature footnotes, and links to the sets' pages."""
+    suite = report["suite"]
+    sets = report["sets"]
+    names = [m["name"] for m in sets[0]["systems"][0]["metrics"]]
+    lines = [f"# Evaluation: {suite['name']}", "",
+             f"Suite `{suite['name']}` ({suite['description']}): {len(sets)} test sets.", ""]
+    head = ["Test set", "Sentences", "System", *(f"{n}[^{i}]" for i, n in enumerate(names, 1))]
+    lines += [_md_row(head), _md_row([":--", "--:", ":--"] + ["--:"] * len(names))]
+    for entry in sets:
+        test_set = entry["test_set"]
+        label = _md(test_set["label"])
+        if entry.get("report_dir"):
+            label = f"[{label}]({Path(entry['report_dir']).name}/{REPORT_MD})"
+        n, total = test_set["n_sentences"], test_set["n_total"]
+        count = str(n) if n == total else f"{n} of {total}"
+        for system in entry["systems"]:
+            by_name = {m["name"]: m["score"] for m in system["metrics"]}
+            cells = [f"{by_name[n]:.{width}f}" for n in names]
+            lines.append(_md_row([label, count, _md(_label(system)), *cells]))
+    lines.append("")
+    for number, name in enumerate(names, 1):
+        found: dict[str, list[str]] = {}
+        for entry in sets:
+            signature = next(m["signature"] for m in entry["metrics"] if m["name"] == name)
+            found.setdefault(signature, []).append(entry["test_set"]["suite"]["set"])
+        if len(found) == 1:
+            lines.append(f"[^{number}]: {name}: `{next(iter(found))}`")
+        else:
+            each = "; ".join(f"{', '.join(on)}: `{sig}`" for sig, on in found.items())
+            lines.append(f"[^{number}]: {name}: {each}")
+    versions = report["versions"]
+    lines += ["", f"nmt {versions['nmt']}, sacrebleu {versions['sacrebleu']}."]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(report: dict[str, Any], width: int = 2) -> str:
     """A Markdown page: the score table (fit for a README or paper), then the details."""
     test_set = report["test_set"]
     suite = test_set.get("suite")
-    title = suite["name"] if suite else "evaluation"
+    title = (suite.get("label") or suite["name"]) if suite else "evaluation"
     lines = [f"# Evaluation: {title}", "", _test_set_line(test_set), ""]
     lines += _score_table(report, width)
     lines.append("")
@@ -149,7 +223,9 @@ def _test_set_line(test_set: dict[str, Any]) -> str:
     count = f"{n} sentences" if n == total else f"the first {n} of {total} sentences (--limit {n})"
     refs = ", ".join(f"`{Path(r).name}`" for r in test_set["references"])
     suite = test_set.get("suite")
-    what = f"suite `{suite['name']}` ({suite['description']})" if suite else "test set"
+    what = "test set"
+    if suite:
+        what = f"suite `{suite.get('label') or suite['name']}` ({suite['description']})"
     n_refs = len(test_set["references"])
     return f"Test set: {what}; {count}, {n_refs} reference{'s' * (n_refs != 1)}: {refs}."
 

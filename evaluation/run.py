@@ -2,7 +2,8 @@
 
 This is the library behind ``nmt evaluate`` (whose thin command line is ``nmt.cli.evaluate``),
 usable from Python with the same checks. Every mode shares one path: build the test set, get
-each system's hypotheses (read or translated), score, then build and write the report. All
+each system's hypotheses (read or translated), score, then build and write the report; a suite
+with several test sets takes that path once per set, then adds a report of them all. All
 checks that can fail run before any model is loaded, so a mistake never costs a translation
 run. Error messages name the command's options, since that is where a request comes from.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 from nmt.errors import NmtError
 from nmt.evaluation import report as report_mod
-from nmt.evaluation import sentences, streaming, suites, systems, testset
+from nmt.evaluation import record, sentences, streaming, suites, systems, testset
 from nmt.evaluation.compare import DEFAULT_SAMPLES, Comparison, compare, format_table
 from nmt.evaluation.io import read_lines, write_lines
 from nmt.evaluation.metrics import (
@@ -30,10 +31,14 @@ from nmt.evaluation.metrics import (
 )
 
 __all__ = [
-    "DEFAULT_METRICS", "Evaluation", "Request", "evaluate", "notes", "suite_listing", "summary",
+    "DEFAULT_METRICS", "DEFAULT_REPORTS", "Evaluation", "Request", "SuiteEvaluation", "evaluate",
+    "notes", "suite_listing", "summary",
 ]  # fmt: skip
 
 DEFAULT_METRICS = ("bleu", "chrf")
+# Where `--model DIR --suite NAME` writes its report without --report: under the current
+# directory, never inside the model (which may be the installed package's bundled model).
+DEFAULT_REPORTS = Path("reports")
 
 
 @dataclass
@@ -41,12 +46,14 @@ class Request:
     """What to score, against what, and how; fields are named after ``nmt evaluate``'s options.
 
     Exactly one of ``hyp`` (a hypothesis file) and ``model`` (a model directory to translate
-    ``src`` with) is the main system; the test set is ``suite`` or ``src``/``ref`` files.
+    ``src`` with) is the main system; the test set is ``suite`` (all its sets, or those named in
+    ``test_sets``) or ``src``/``ref`` files.
     """
 
     hyp: str | None = None
     model: str | None = None
     suite: str | None = None
+    test_sets: list[str] | None = None
     src: str | None = None
     ref: list[str] | None = None
     limit: int | None = None
@@ -68,11 +75,14 @@ class Request:
     streaming: bool = False
     policy: str | None = None
     k: int | None = None
+    # --record-scores: write each set's test BLEU and chrF into the model's nmt.json.
+    record_scores: bool = False
 
 
 @dataclass
 class Evaluation:
-    """The outcome: the report (``report.json``'s content) and the parts printed from it."""
+    """The outcome on one test set: the report (``report.json``'s content) and the parts
+    printed from it."""
 
     result: dict[str, Any]
     main: systems.System
@@ -82,33 +92,95 @@ class Evaluation:
     report_dir: Path | None
     width: int
     streaming: streaming.StreamingResult | None = None
+    recorded: record.Recorded | None = None
 
 
-def evaluate(request: Request) -> Evaluation:
-    """Run ``request``; NmtError (raised before any translation where it can be) on bad input."""
+@dataclass
+class SuiteEvaluation:
+    """The outcome on a suite's several test sets: one Evaluation per set, in the suite's
+    order, and the combined report (``{"suite": ..., "sets": [each set's report]}``)."""
+
+    suite: suites.Suite
+    sets: list[Evaluation]
+    result: dict[str, Any]
+    report_dir: Path | None
+    width: int
+    recorded: record.Recorded | None = None
+
+
+def evaluate(request: Request) -> Evaluation | SuiteEvaluation:
+    """Run ``request``; NmtError (raised before any translation where it can be) on bad input.
+
+    One test set (files, a one-set suite, or one ``--test-set``) gives an Evaluation, whose
+    report is the one every earlier version wrote; several give a SuiteEvaluation: the same
+    path once per set, then a report that holds each set's.
+    """
     _check_mode(request)
     metrics = _check_metrics(request.metrics, request.options)
     hyp_lines = _read_hypotheses(request.hyp)
-    evalset = _evalset(request)
+    suite, evalsets = _evalsets(request)
+    several = len(evalsets) > 1
+    if several:
+        _check_several(request, suite)
 
     # Read every hypothesis file and check every output path before any model is loaded.
-    compare_files = {
-        target: systems.from_file(target, evalset)
-        for target in request.compare or []
-        if not Path(target).is_dir()
-    }
     report_dir = _report_dir(request)
+    compare_files = [
+        {target: systems.from_file(target, evalset)
+         for target in request.compare or [] if not Path(target).is_dir()}
+        for evalset in evalsets
+    ]  # fmt: skip
     if report_dir is not None:
         report_mod.check_dir(report_dir, request.force)
     if request.hyp_out is not None:
-        _check_hyp_out(Path(request.hyp_out), _inputs(request, evalset), request.force)
+        _check_hyp_out(Path(request.hyp_out), _inputs(request, evalsets[0]), request.force)
+    if request.record_scores:
+        assert request.model is not None  # _check_mode: --record-scores needs --model
+        record.check_writable(request.model)
 
+    translators: dict[str, Any] = {}  # each model loaded once, whatever the number of sets
+    done = []
+    for evalset, files in zip(evalsets, compare_files):
+        set_dir = report_dir
+        if several and report_dir is not None:
+            assert evalset.suite is not None and evalset.suite.test_set.name is not None
+            set_dir = report_dir / evalset.suite.test_set.name
+        done.append(_evaluate_set(request, evalset, metrics, hyp_lines, files, set_dir,
+                                  translators))
+
+    outcome: Evaluation | SuiteEvaluation = done[0]
+    if several:
+        assert suite is not None  # several sets come from a suite
+        result = report_mod.build_suite(suite, [e.result for e in done])
+        if report_dir is not None:
+            report_mod.write_suite(report_dir, result, request.width)
+        outcome = SuiteEvaluation(suite, done, result, report_dir, request.width)
+    if request.record_scores:
+        assert request.model is not None and suite is not None
+        outcome.recorded = record.record(request.model, suite,
+                                         [(e.evalset, e.main) for e in done])
+    return outcome
+
+
+def _evaluate_set(
+    request: Request,
+    evalset: testset.EvalSet,
+    metrics: list[str],
+    hyp_lines: list[str] | None,
+    compare_files: dict[str, systems.System],
+    report_dir: Path | None,
+    translators: dict[str, Any],
+) -> Evaluation:
+    """The one path, on one test set: hypotheses (read or translated), scores, comparison,
+    per-sentence scores, then the report, written to ``report_dir`` when there is one."""
     streamed = None
     if request.streaming:
         assert request.model is not None  # _check_mode: --streaming needs --model
-        streamed = streaming.from_model(request.model, evalset, request.decoding,
-                                        request.policy or "retranslate", request.k)
-    all_systems = _systems(request, evalset, hyp_lines, compare_files,
+        streamed = streaming.from_model(
+            request.model, evalset, request.decoding, request.policy or "retranslate",
+            request.k, translator=_translator(translators, request.model),
+        )  # fmt: skip
+    all_systems = _systems(request, evalset, hyp_lines, compare_files, translators,
                            streamed[0] if streamed else None)
 
     # `metrics` are unique and checked, so no scorer can fail after the translations.
@@ -148,8 +220,15 @@ def evaluate(request: Request) -> Evaluation:
                       streamed[1] if streamed else None)
 
 
-def summary(evaluation: Evaluation) -> str:
-    """The scores as people read them: each score line and its signature, then any tables."""
+def summary(evaluation: Evaluation | SuiteEvaluation) -> str:
+    """The scores as people read them: each score line and its signature, then any tables;
+    for several test sets, that under each set's name, then one table of them all."""
+    if isinstance(evaluation, SuiteEvaluation):
+        parts = []
+        for each in evaluation.sets:
+            parts.append(f"== {_set_heading(each.evalset)} ==\n{summary(each)}\n")
+        parts.append(_sets_table(evaluation))
+        return "\n".join(parts)
     parts = []
     for s in evaluation.main.scores:
         parts.append(f"{s.text}\n  signature: {s.signature}")
@@ -165,17 +244,24 @@ def summary(evaluation: Evaluation) -> str:
     return "\n".join(parts)
 
 
-def notes(evaluation: Evaluation) -> list[str]:
+def notes(evaluation: Evaluation | SuiteEvaluation) -> list[str]:
     """Facts a reader of the numbers must not miss (the command prints them on stderr)."""
     found = []
-    evalset = evaluation.evalset
-    if evalset.n_sentences < evalset.n_total:
-        found.append(
-            f"note: scored the first {evalset.n_sentences} of {evalset.n_total} sentences "
-            f"(--limit); not comparable with full test-set scores"
-        )
+    several = isinstance(evaluation, SuiteEvaluation)
+    for each in evaluation.sets if several else [evaluation]:
+        evalset = each.evalset
+        if evalset.n_sentences < evalset.n_total:
+            where = f"{evalset.label}: " if several else ""
+            found.append(
+                f"note: {where}scored the first {evalset.n_sentences} of {evalset.n_total} "
+                "sentences (--limit); not comparable with full test-set scores"
+            )
     if evaluation.report_dir is not None:
         found.append(f"report written to {evaluation.report_dir}")
+    if evaluation.recorded is not None:
+        scores = ", ".join(f"{k} {v:.2f}" for k, v in evaluation.recorded.scores.items())
+        found.append(f"recorded in {evaluation.recorded.path}: {scores} (one reference; "
+                     "details under score_details)")
     return found
 
 
@@ -188,10 +274,42 @@ def suite_listing(as_json: bool = False) -> str:
     lines = ["Test suites (use: nmt evaluate --model DIR --suite NAME):"]
     for name, path in found.items():
         suite = suites.load(str(path))
-        n_refs = len(suite.references)
-        where = f"{suite.corpus or suite.directory}, {n_refs} ref{'s' * (n_refs != 1)}"
+        where = "; ".join(
+            (f"{s.name}: " if s.name else "") + f"{s.corpus or s.directory}, "
+            f"{len(s.references)} ref{'s' * (len(s.references) != 1)}"
+            for s in suite.sets
+        )
         lines.append(f"  {name:<14} {suite.description} [{where}]")
     return "\n".join(lines)
+
+
+def _set_heading(evalset: testset.EvalSet) -> str:
+    assert evalset.suite is not None
+    test_set = evalset.suite.test_set
+    n, total, n_refs = evalset.n_sentences, evalset.n_total, len(evalset.references)
+    what = f" ({test_set.description})" if test_set.description else ""
+    count = f"{n} sentences" if n == total else f"the first {n} of {total} sentences"
+    return f"{evalset.label}{what}: {count}, {n_refs} reference{'s' * (n_refs != 1)}"
+
+
+def _sets_table(evaluation: SuiteEvaluation) -> str:
+    """The main system's scores, one row per test set."""
+    first = evaluation.sets[0].main.scores
+    labels = [e.evalset.label or "" for e in evaluation.sets]
+    width = max(len("Test set"), *map(len, labels))
+    head = "Test set".ljust(width) + "".join(f"  {s.name:>8}" for s in first)
+    rows = [head]
+    for label, each in zip(labels, evaluation.sets):
+        cells = "".join(f"  {s.score:>8.{evaluation.width}f}" for s in each.main.scores)
+        rows.append(label.ljust(width) + cells)
+    return "\n".join(rows)
+
+
+def _translator(translators: dict[str, Any], path: str) -> Any:
+    """The model in ``path``, loaded on first use and kept for the run's other test sets."""
+    if path not in translators:
+        translators[path] = systems.load_translator(path)
+    return translators[path]
 
 
 def _systems(
@@ -199,6 +317,7 @@ def _systems(
     evalset: testset.EvalSet,
     hyp_lines: list[str] | None,
     compare_files: dict[str, systems.System],
+    translators: dict[str, Any],
     streamed: systems.System | None = None,
 ) -> list[systems.System]:
     """The main system (``streamed`` if given), then the --compare ones in order, translating
@@ -210,7 +329,7 @@ def _systems(
         )  # fmt: skip
     else:
         assert request.model is not None  # _check_mode: exactly one of hyp and model
-        main = streamed or systems.from_model(request.model, evalset, request.decoding)
+        main = streamed or _from_model(request, request.model, evalset, translators)
         if request.hyp_out is not None:  # saved at once: a later failure must not lose it
             write_lines(request.hyp_out, main.hypotheses, force=request.force)
             main.hyp_file = request.hyp_out
@@ -219,8 +338,16 @@ def _systems(
         if target in compare_files:
             found.append(compare_files[target])
         else:
-            found.append(systems.from_model(target, evalset, request.decoding))
+            found.append(_from_model(request, target, evalset, translators))
     return found
+
+
+def _from_model(request: Request, path: str, evalset: testset.EvalSet,
+                translators: dict[str, Any]) -> systems.System:
+    if evalset.sources is None:  # from_model says what is missing, before loading anything
+        return systems.from_model(path, evalset, request.decoding)
+    return systems.from_model(path, evalset, request.decoding,
+                              translator=_translator(translators, path))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -247,6 +374,9 @@ def _check_mode(request: Request) -> None:
                 f"with --hyp the hypotheses are read, not translated (drop {flag})"
             )
     _check_streaming(r)
+    _check_record(r)
+    if r.test_sets is not None and r.suite is None:
+        raise NmtError("--test-set chooses among a suite's test sets; add --suite NAME")
     if r.hyp_out is not None and r.model is None:
         raise NmtError(
             "--hyp-out only applies with --model; with --hyp the hypotheses are already in a "
@@ -309,6 +439,43 @@ def _check_streaming(r: Request) -> None:
                        f"{', '.join(POLICIES)}")
 
 
+def _check_record(r: Request) -> None:
+    """--record-scores writes a model's test scores: refuse whatever would make them not be."""
+    if not r.record_scores:
+        return
+    if r.model is None or r.suite is None:
+        raise NmtError("--record-scores writes a model's test scores into its nmt.json: give "
+                       "--model DIR and --suite NAME")
+    for flag, given, why in (
+        ("--limit", r.limit is not None, "scores of the first sentences are not test scores"),
+        ("--test-set", r.test_sets is not None, "the scores recorded replace the earlier ones "
+         "of every set, so every set is evaluated"),
+        ("--streaming", r.streaming, "a model's test scores are those of offline translation"),
+    ):
+        if given:
+            raise NmtError(f"--record-scores: drop {flag} ({why})")
+    if r.options != MetricOptions():
+        raise NmtError("--record-scores records BLEU and chrF with sacrebleu's default "
+                       "settings, comparable with other models' scores; drop the metric "
+                       "options (--tokenize, --lowercase, --chrf-..., ...)")
+
+
+def _check_several(r: Request, suite: suites.Suite | None) -> None:
+    """Options that name one file cannot serve several test sets: say how to choose one."""
+    assert suite is not None
+    names = ", ".join(s.name or "" for s in suite.sets)
+    choose = f"add --test-set NAME (suite {suite.name} has sets {names})"
+    if r.hyp is not None:
+        raise NmtError(f"--hyp {r.hyp} holds the hypotheses of one test set; {choose}")
+    files = [t for t in r.compare or [] if not Path(t).is_dir()]
+    if files:
+        raise NmtError(f"--compare {files[0]} holds the hypotheses of one test set (model "
+                       f"directories are translated on every set); {choose}")
+    if r.hyp_out is not None:
+        raise NmtError(f"--hyp-out saves the translations of one test set; {choose}, or find "
+                       "each set's translations in the report (REPORT/SET/hyp.txt)")
+
+
 def _check_metrics(names: list[str], options: MetricOptions) -> list[str]:
     """Set every metric up once now, so a bad option fails before anything slow."""
     metrics = unique_metrics(names)
@@ -330,25 +497,32 @@ def _read_hypotheses(path: str | None) -> list[str] | None:
     return lines
 
 
-def _evalset(request: Request) -> testset.EvalSet:
+def _evalsets(request: Request) -> tuple[suites.Suite | None, list[testset.EvalSet]]:
+    """The suite (None for --src/--ref files) and its test sets chosen by --test-set (all by
+    default), each read and checked."""
     if request.suite is not None:
-        return testset.from_suite(suites.prepare(suites.load(request.suite)), request.limit)
+        suite = suites.load(request.suite)
+        prepared = suites.prepare(suite, request.test_sets)
+        return suite, [testset.from_suite(p, request.limit) for p in prepared]
     assert request.ref is not None  # _check_mode: --ref is required without --suite
-    return testset.from_files(request.src, request.ref, request.limit)
+    return None, [testset.from_files(request.src, request.ref, request.limit)]
 
 
 def _report_dir(request: Request) -> Path | None:
-    """--report, or next to the model when a model is evaluated on a named suite."""
+    """--report, or reports/MODEL/SUITE under the current directory when a model is evaluated
+    on a named suite (not beside the model: that may be inside the installed package)."""
     if request.report is not None:
         return Path(request.report)
     if request.model is not None and request.suite is not None:
         name = Path(request.suite).stem
+        if request.test_sets:
+            name += "-" + "-".join(request.test_sets)
         if request.limit is not None:
             name += f"-first{request.limit}"
         if request.streaming:  # beside, not over, the offline report
             name += f"-streaming-{request.policy or 'retranslate'}"
             name += "" if request.k is None else f"-k{request.k}"
-        return Path(request.model) / "eval" / name
+        return DEFAULT_REPORTS / Path(request.model).resolve().name / name
     return None
 
 

@@ -122,15 +122,15 @@ def scores(sentences: list[SentenceStream], use_ref_len: bool = True) -> list[La
 
 
 def from_model(path: str | Path, evalset: EvalSet, decoding: systems.Decoding, policy: str,
-               k: int | None) -> tuple[systems.System, StreamingResult]:
-    """Translate the test set's source live with the model in ``path``: the system (its final
-    translations, for BLEU and chrF) and the streaming measurements. Latency takes the first
-    reference's length where the metric uses one (as SimulEval, which has one reference)."""
-    from nmt.translator import Translator
-
+               k: int | None, translator: Any = None) -> tuple[systems.System, StreamingResult]:
+    """Translate the test set's source live with the model in ``path`` (``translator``, when
+    it is already loaded): the system (its final translations, for BLEU and chrF) and the
+    streaming measurements. Latency takes the first reference's length where the metric uses
+    one (as SimulEval, which has one reference)."""
     if evalset.sources is None:  # run._check_mode requires --src or --suite; kept as a guard
         raise RuntimeError("streaming evaluation needs source sentences")
-    translator = Translator.load(path)
+    if translator is None:
+        translator = systems.load_translator(path)
     systems.check_languages(translator, evalset, path)
     options = translator.resolve(beam=decoding.beam, length_penalty=decoding.length_penalty,
                                  batch_size=decoding.batch_size)

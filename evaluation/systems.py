@@ -19,7 +19,7 @@ from nmt.evaluation.metrics import Score
 from nmt.evaluation.testset import EvalSet
 
 __all__ = ["Decoding", "System", "check_languages", "check_model_dir", "from_file", "from_model",
-           "model_info", "speed_record"]
+           "load_translator", "model_info", "speed_record"]
 
 # Language names a config uses when it does not know the languages: nothing to check then.
 _UNKNOWN_LANGS = {None, "", "src", "tgt"}
@@ -77,18 +77,20 @@ def from_file(path: str | Path, evalset: EvalSet) -> System:
 
 
 def from_model(
-    path: str | Path, evalset: EvalSet, decoding: Decoding, *, progress: bool | None = None
+    path: str | Path, evalset: EvalSet, decoding: Decoding, *, progress: bool | None = None,
+    translator: Any = None,
 ) -> System:
-    """Translate the test set's source with the model in ``path``, timing the translation."""
+    """Translate the test set's source with the model in ``path``, timing the translation.
+
+    ``translator``, when given, is that model already loaded (a suite with several test sets
+    translates each with one loaded model)."""
     if evalset.sources is None:
         raise NmtError(
             f"{path} is a model directory, and translating needs source sentences: "
             "give --src FILE or use --suite NAME"
         )
-    check_model_dir(path)
-    from nmt.translator import Translator
-
-    translator = Translator.load(path)
+    if translator is None:
+        translator = load_translator(path)
     check_languages(translator, evalset, path)
     # The options given, else the model's config: resolved by the translator, the same way
     # `nmt translate` and the UI resolve theirs, and recorded whole for reproduction.
@@ -115,6 +117,14 @@ def from_model(
         decoding=asdict(options),
         speed=speed_record(evalset.sources, hypotheses, seconds, translator),
     )
+
+
+def load_translator(path: str | Path) -> Any:
+    """The model in ``path``, loaded (its weights checked), after a check that it is a folder."""
+    check_model_dir(path)
+    from nmt.translator import Translator
+
+    return Translator.load(path)
 
 
 def check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from nmt.errors import NmtError
 from nmt.evaluation.io import read_lines
 from nmt.evaluation.metrics import check_lengths
-from nmt.evaluation.suites import PreparedSuite
+from nmt.evaluation.suites import PreparedSet
 
 __all__ = ["EvalSet", "from_files", "from_suite"]
 
@@ -30,7 +30,12 @@ class EvalSet:
     limit: int | None = None
     src_lang: str | None = None
     tgt_lang: str | None = None
-    suite: PreparedSuite | None = None
+    suite: PreparedSet | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The suite's name for this set (``bible-en-fr/web``); None for --src/--ref files."""
+        return None if self.suite is None else self.suite.label
 
     @property
     def n_sentences(self) -> int:
@@ -59,6 +64,7 @@ class EvalSet:
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "label": self.label,
             "source": self.source_name,
             "references": self.ref_names,
             "n_sentences": self.n_sentences,
@@ -68,7 +74,7 @@ class EvalSet:
             "tgt_lang": self.tgt_lang,
         }
         if self.suite is not None:
-            data["suite"] = self.suite.suite.as_dict()
+            data["suite"] = self.suite.suite.set_dict(self.suite.test_set)
             data["directory"] = str(self.suite.directory)
             if self.suite.corpus_meta is not None:
                 data["corpus_meta"] = self.suite.corpus_meta
@@ -85,8 +91,8 @@ def from_files(source: str | None, references: list[str], limit: int | None) -> 
     return _build(sources, None if source is None else str(source), streams, ref_names, limit)
 
 
-def from_suite(prepared: PreparedSuite, limit: int | None) -> EvalSet:
-    """The test set a prepared suite names."""
+def from_suite(prepared: PreparedSet, limit: int | None) -> EvalSet:
+    """The test set a prepared suite set names."""
     ref_names = [str(path) for path in prepared.references]
     streams = [read_lines(path) for path in prepared.references]
     sources = read_lines(prepared.source)

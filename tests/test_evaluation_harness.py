@@ -296,11 +296,17 @@ def test_shipped_suites_match_the_bible_corpora() -> None:
     assert {"bible-en-fr", "bible-fr-en", "bible-en-de", "bible-es-pt"} <= set(found)
     for name, path in found.items():
         suite = suites.load(name)
-        src, tgt = suite.corpus.removeprefix("bible:").split("-")
-        assert suite.name == name == f"bible-{src}-{tgt}" and suite.split == "test"
-        assert suite.source == f"test.{src}"
-        extra = [f"test.{tgt}.ref{i}" for i in range(1, len(LANGUAGES[tgt]))]
-        assert list(suite.references) == [f"test.{tgt}", *extra], name
+        for test_set in suite.sets:
+            pair = test_set.corpus.removeprefix("bible:")
+            src, tgt = (side.partition("@")[0] for side in pair.split("-"))
+            assert suite.name == name == f"bible-{src}-{tgt}" and test_set.split == "test"
+            assert test_set.source == f"test.{src}"
+            extra = [f"test.{tgt}.ref{i}" for i in range(1, len(LANGUAGES[tgt]))]
+            assert list(test_set.references) == [f"test.{tgt}", *extra], name
+    # English -> French is scored from the King James and the World English Bible (version 4).
+    en_fr = suites.load("bible-en-fr")
+    assert [(s.name, s.corpus) for s in en_fr.sets] == [("kjv", "bible:en-fr"),
+                                                         ("web", "bible:en@4-fr")]
     # The suites ship in wheels: the package-data patterns cover every file.
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = pyproject["tool"]["setuptools"]["package-data"]["nmt.evaluation"]
@@ -313,22 +319,29 @@ def test_shipped_suites_match_the_bible_corpora() -> None:
     assert "bible:en-fr, 3 refs" in out
 
 
-def test_model_on_suite_end_to_end(model_copy: Path, one_thread: None) -> None:
+def test_model_on_suite_end_to_end(model_copy: Path, one_thread: None, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     import sacrebleu as sb
 
     from nmt.translator import Translator
 
-    argv = ["--model", model_copy, "--suite", "bible-en-fr", "--limit", "3", "--beam", "1",
-            "--metrics", "bleu", "chrf", "chrf++", "ter", "--worst", "2"]  # fmt: skip
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = ["--model", model_copy, "--suite", "bible-en-fr", "--test-set", "kjv",
+            "--limit", "3", "--beam", "1", "--metrics", "bleu", "chrf", "chrf++", "ter",
+            "--worst", "2"]  # fmt: skip
     report = evaluate_json(argv)
-    report_dir = model_copy / "eval" / "bible-en-fr-first3"  # the default place
-    assert report["report_dir"] == str(report_dir)
+    # The default place: under the current directory, never inside the model's folder.
+    report_dir = Path("reports") / "model" / "bible-en-fr-kjv-first3"
+    assert report["report_dir"] == str(report_dir) and (work / report_dir).is_dir()
+    assert not (model_copy / "eval").exists()
     on_disk = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
     assert on_disk == report
 
     test_set = report["test_set"]
-    assert test_set["suite"]["name"] == "bible-en-fr"
-    assert test_set["suite"]["corpus"] == "bible:en-fr"
+    assert test_set["suite"]["name"] == "bible-en-fr" and test_set["label"] == "bible-en-fr/kjv"
+    assert test_set["suite"]["corpus"] == "bible:en-fr" and test_set["suite"]["set"] == "kjv"
     assert (test_set["n_sentences"], test_set["n_total"], test_set["limit"]) == (3, 949, 3)
     assert [Path(r).name for r in report["refs"]] == ["test.fr", "test.fr.ref1", "test.fr.ref2"]
     assert [r["name"] for r in test_set["corpus_meta"]["references"]] == ["Ostervald 1996", "Darby"]
@@ -357,16 +370,18 @@ def test_model_on_suite_end_to_end(model_copy: Path, one_thread: None) -> None:
     markdown = (report_dir / "report.md").read_text(encoding="utf-8")
     assert "| System | BLEU[^1] | chrF2[^2] | chrF2++[^3] | TER[^4] |" in markdown
     assert "the first 3 of 949 sentences (--limit 3)" in markdown
+    assert markdown.startswith("# Evaluation: bible-en-fr/kjv\n")
     assert f"{translator.n_params:,} parameters" in markdown and "beam 1," in markdown
 
     # An existing report is never replaced silently, and the check comes before translating.
-    with pytest.raises(NmtError, match=r"bible-en-fr-first3 already exists .*--force"):
+    with pytest.raises(NmtError, match=r"bible-en-fr-kjv-first3 already exists .*--force"):
         evaluate(argv)
     # With --force only nmt's own files go: a stale hyp-2.txt, but not the user's notes.
     write(report_dir / "hyp-2.txt", ["stale"])
     write(report_dir / "notes.txt", ["mine"])
     rescored = evaluate_json(["--hyp", report_dir / "hyp.txt", "--suite", "bible-en-fr",
-                              "--limit", "3", "--report", report_dir, "--force"])  # fmt: skip
+                              "--test-set", "kjv", "--limit", "3", "--report", report_dir,
+                              "--force"])  # fmt: skip
     assert rescored["metrics"][:2] == report["metrics"][:2]
     assert not (report_dir / "hyp-2.txt").exists() and (report_dir / "notes.txt").exists()
 
@@ -378,8 +393,9 @@ def test_compare_translates_a_model_directory(
 
     directory, _, _ = resolve_corpus("bible:en-fr")  # prepared on first use, in NMT_CACHE
     good = write(tmp_path / "ref1.fr", read_lines(directory / "test.fr.ref1")[:2])
-    report = evaluate_json(["--hyp", good, "--suite", "bible-en-fr", "--limit", "2",
-                            "--compare", tiny_model, "--beam", "1", "--paired-bs-n", "20",
+    report = evaluate_json(["--hyp", good, "--suite", "bible-en-fr", "--test-set", "kjv",
+                            "--limit", "2", "--compare", tiny_model, "--beam", "1",
+                            "--paired-bs-n", "20",
                             "--metrics", "chrf"])  # fmt: skip
     base, model = report["systems"]
     assert base["kind"] == "hypotheses" and model["kind"] == "model"
@@ -454,10 +470,20 @@ def test_suite_files_stay_inside_the_suite_directory(tmp_path: Path, data_dir: P
     proc = run_nmt(["evaluate", "--hyp", data_dir / "eval" / "hyp.fr", "--suite", bad])
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert re.search(message, proc.stderr) and "a secret line" not in proc.stdout
+    # The same holds for every set of a suite with several.
+    in_set = suite_dir / "escape-set.yaml"
+    indented = "\n".join("    " + line for line in f"directory: data\n{entry}".splitlines())
+    in_set.write_text("sets:\n  - name: fine\n    directory: data\n    source: src.en\n"
+                      f"    references: [ref.fr]\n  - name: bad\n{indented}\n",
+                      encoding="utf-8")  # fmt: skip
+    with pytest.raises(NmtError, match=message.replace(r"escape\.yaml: ",
+                                                       r"escape-set\.yaml: set 'bad': ")):
+        suites.load(str(in_set))
     fine = suite_dir / "fine.yaml"  # a sub-directory inside it is fine
     fine.write_text("directory: .\nsource: data/src.en\nreferences: [data/ref.fr]\n",
                     encoding="utf-8")
-    assert suites.prepare(suites.load(str(fine))).references == (suite_dir / "data" / "ref.fr",)
+    (prepared,) = suites.prepare(suites.load(str(fine)))
+    assert prepared.references == (suite_dir / "data" / "ref.fr",)
 
 
 def test_bad_systems_and_test_sets(systems: dict[str, Path], data_dir: Path,

@@ -1,10 +1,12 @@
 """Score translations with sacrebleu (BLEU, chrF, chrF++, TER); the numbers equal those of the
 sacrebleu command line on the same files and options. Give hypotheses with --hyp, or a model
 to translate with --model; the test set is --src/--ref files or a named --suite (see
---list-suites). --compare ranks more systems with sacrebleu's paired significance tests,
---worst N shows the sentences a system does worst on, and --report DIR writes report.json,
-report.md, the hypotheses and per-sentence scores. --streaming translates with --model live,
-word by word, and adds latency (AL, LAAL, DAL, AP) and normalized erasure to the scores.
+--list-suites), which may hold several test sets, each scored and reported. --compare ranks
+more systems with sacrebleu's paired significance tests, --worst N shows the sentences a
+system does worst on, and --report DIR writes report.json, report.md, the hypotheses and
+per-sentence scores. --streaming translates with --model live, word by word, and adds latency
+(AL, LAAL, DAL, AP) and normalized erasure to the scores. --record-scores writes a model's
+test scores into its nmt.json.
 """
 
 # The module docstring above is the `nmt evaluate --help` description. This module only parses;
@@ -46,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="named test suite (e.g. bible-en-fr; prepared on first use) or a suite .yaml file",
     )
+    data.add_argument(
+        "--test-set", metavar="NAME", action="extend", nargs="+", dest="test_sets",
+        help="only these of the suite's test sets (e.g. web for bible-en-fr); default: all",
+    )  # fmt: skip
     data.add_argument("--src", metavar="FILE", help="source sentences (translated with --model)")
     data.add_argument(
         "--ref",
@@ -153,7 +159,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report",
         metavar="DIR",
         help="write report.json, report.md, hypotheses and per-sentence scores to DIR "
-        "(default with --model and --suite: MODEL/eval/SUITE)",
+        "(default with --model and --suite: reports/MODEL/SUITE in the current directory; "
+        "one folder per test set when the suite has several)",
     )
     output.add_argument(
         "--worst", type=int, metavar="N",
@@ -168,6 +175,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="let --hyp-out / --report replace earlier output"
     )
     output.add_argument("--json", action="store_true", help="print one JSON object (the report)")
+    output.add_argument(
+        "--record-scores", action="store_true",
+        help="with --model and --suite: write each test set's BLEU and chrF (primary reference, "
+        "sacrebleu defaults) into the model's nmt.json (`scores`: test_bleu, test_chrf, "
+        "SET_test_bleu, ...; signatures under `score_details`), where the web UI shows them",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,13 +189,15 @@ def run(args: argparse.Namespace) -> int:
         print(suite_listing(as_json=args.json))
         return 0
     request = Request(
-        hyp=args.hyp, model=args.model, suite=args.suite, src=args.src, ref=args.ref,
+        hyp=args.hyp, model=args.model, suite=args.suite, test_sets=args.test_sets,
+        src=args.src, ref=args.ref,
         limit=args.limit, metrics=args.metrics, options=_metric_options(args),
         decoding=Decoding(args.beam, args.length_penalty, args.batch_size),
         compare=args.compare, paired_bs=args.paired_bs, paired_ar=args.paired_ar,
         paired_bs_n=args.paired_bs_n, paired_ar_n=args.paired_ar_n, report=args.report,
         worst=args.worst, width=args.width, hyp_out=args.hyp_out, force=args.force,
         streaming=args.streaming, policy=args.policy, k=args.k,
+        record_scores=args.record_scores,
     )  # fmt: skip
     evaluation = evaluate(request)
     if args.json:
