@@ -16,6 +16,7 @@ quantization (int8 weights, activations quantized on the fly) to all three graph
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import warnings
@@ -284,9 +285,13 @@ def _quantize(work: Path) -> None:
 
     for name in (manifest_mod.ENCODER, manifest_mod.DECODER, manifest_mod.OUTPUT_ROWS):
         source, target = work / name, work / f"int8-{name}"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        logging.disable(logging.WARNING)  # its advice to pre-process is for vision models
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
         target.replace(source)
 
 

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from nmt.cells import GRUCell, LSTMCell, RNNCell
-from nmt.contract import DecoderState, EncoderOutput, Memory
+from nmt.contract import BatchedAttention, DecoderState, EncoderOutput, Memory, supports
 from nmt.recurrent import RecurrentStack
 
 _KERNELS = {LSTMCell: torch.lstm, GRUCell: torch.gru, RNNCell: torch.rnn_tanh}
@@ -192,17 +192,28 @@ class EncoderGraph(nn.Module):
 
 class StepGraph(nn.Module):
     """One decoder step over ``rows = sentences x beam`` hypotheses against one memory row per
-    sentence, scoring the output rows it is given (see module doc)."""
+    sentence, scoring the output rows it is given (see module doc).
+
+    An attention with only the per-query contract (no ``attend_all``) would be called once per
+    beam in a Python loop that tracing unrolls for one beam size; for it the graph repeats each
+    sentence's memory row for its beams first (a Gather whose index follows the input sizes),
+    so the decoder attends row by row and any beam size works."""
 
     def __init__(self, decoder: nn.Module, parts: int) -> None:
         super().__init__()
         self.decoder, self.parts = decoder, parts
+        self.per_row = not supports(decoder.attention, BatchedAttention)
 
     def forward(self, prev: Tensor, keys: Tensor, cache: Tensor, mask: Tensor,
                 output_weight: Tensor, output_bias: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
         feeding = self.decoder.input_feeding
         current = DecoderState(rnn=tuple(state[: self.parts]),
                                feed=state[self.parts] if feeding else None)
+        if self.per_row:
+            beam = prev.size(0) // keys.size(0)
+            index = torch.arange(prev.size(0), device=prev.device) // beam
+            keys, cache, mask = keys.index_select(0, index), cache.index_select(0, index), \
+                mask.index_select(0, index)
         memory = Memory(keys, cache, mask, output_weight, output_bias)
         log_probs, weights, new = self.decoder.step(prev, current, memory)
         return (log_probs, weights, *new.rnn, *((new.feed,) if feeding else ()))
