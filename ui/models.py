@@ -71,7 +71,7 @@ class ModelEntry:
     @property
     def search_defaults(self) -> tuple[int, float]:
         """The beam and length penalty the model was configured with, within the UI's ranges."""
-        d = self.translator.config.decoding
+        d = self.translator.options
         beam = min(max(int(d.beam), limits.MIN_BEAM), limits.MAX_BEAM)
         penalty = min(
             max(float(d.length_penalty), limits.MIN_LENGTH_PENALTY), limits.MAX_LENGTH_PENALTY
@@ -136,10 +136,12 @@ def _warn(message: str) -> None:
 def _model_dirs_in(models_dir: Path) -> list[Path]:
     if not models_dir.is_dir():
         raise NmtError(f"--models-dir {models_dir} is not a directory.")
-    found = sorted(p for p in models_dir.iterdir() if (p / "nmt.json").is_file())
+    found = sorted(p for p in models_dir.iterdir()
+                   if (p / "nmt.json").is_file() or (p / "manifest.json").is_file())
     if not found:
         raise NmtError(
-            f"no model directories in {models_dir} (a model directory contains nmt.json)."
+            f"no model directories in {models_dir} (a model directory contains nmt.json, an "
+            "exported one manifest.json)."
         )
     return found
 
@@ -158,7 +160,16 @@ def load_catalog(
     entry should not take down the others. A missing bundled model is only an error when
     no other model loaded.
     """
+    from nmt.runtime.manifest import is_exported
     from nmt.translator import Translator
+
+    def load(path: Path | None):
+        """An exported directory runs on the torch-free runtime (onnxruntime)."""
+        if is_exported(path):
+            from nmt.runtime.translator import Translator as ExportedTranslator
+
+            return ExportedTranslator.load(path)
+        return Translator.load(path)
 
     translators: list[Translator] = []
     seen: set[Path] = set()
@@ -172,11 +183,11 @@ def load_catalog(
         translators.append(translator)
 
     for path in model_dirs:
-        add(Translator.load(path))
+        add(load(path))
     if models_dir is not None:
         for path in _model_dirs_in(models_dir):
             try:
-                add(Translator.load(path))
+                add(load(path))
             except NmtError as exc:
                 warn(f"skipping {path}: {exc}")
     if bundled:
