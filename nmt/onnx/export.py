@@ -64,7 +64,7 @@ def export_onnx(model_dir: str | Path, out: str | Path, quantize: str = "none") 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         work = Path(tmp)
-        parts = _export_graphs(model, work, components)
+        parts, shapes = _export_graphs(model, work, components)
         if quantize == "int8":
             _quantize(work)
         for name in (manifest_mod.ENCODER, manifest_mod.DECODER, manifest_mod.OUTPUT_ROWS):
@@ -104,7 +104,7 @@ def export_onnx(model_dir: str | Path, out: str | Path, quantize: str = "none") 
         "tokenizers": {"type": cfg.tokenizer.type, "source": manifest_mod.SRC_TOKENIZER,
                        "target": manifest_mod.TGT_TOKENIZER},
         "shortlist": shortlist,
-        "graphs": {role: {"file": name, **_signature(out / name)}
+        "graphs": {role: {"file": name, **_signature(out / name, shapes[name])}
                    for role, name in (("encoder", manifest_mod.ENCODER),
                                       ("decoder", manifest_mod.DECODER),
                                       ("output_rows", manifest_mod.OUTPUT_ROWS))},
@@ -178,9 +178,9 @@ def _names(parts: int, feeding: bool) -> dict[str, list[str]]:
     }
 
 
-def _export_graphs(model: nn.Module, work: Path, components: str) -> int:
+def _export_graphs(model: nn.Module, work: Path, components: str) -> tuple[int, dict]:
     """Trace and export the three graphs into ``work``, then check them; returns the number of
-    recurrent state parts."""
+    recurrent state parts and the check's output shapes (see :func:`_signature`)."""
     decoder = model.decoder
     feeding = bool(decoder.input_feeding)
     trace = _examples(model, batch=2, src_len=5, beam=2, width=7, seed=0)
@@ -229,14 +229,15 @@ def _export_graphs(model: nn.Module, work: Path, components: str) -> int:
                 "values); the torch model itself is unaffected.") from exc
         finally:
             model.eval()  # exporting restores the wrapper's training flag onto shared modules
-    _check_graphs(model, work, names, parts, feeding, components)
-    return parts
+    return parts, _check_graphs(model, work, names, parts, feeding, components)
 
 
 def _check_graphs(model: nn.Module, work: Path, names: dict[str, list[str]], parts: int,
-                  feeding: bool, components: str) -> None:
+                  feeding: bool, components: str) -> dict[str, dict[str, tuple[int, ...]]]:
     """Run the graphs with onnxruntime on other sizes than they were traced with (3 sentences
-    of lengths 9 down to 1, beam 3, 11 output rows) and compare with the torch model."""
+    of lengths 9 down to 1, beam 3, 11 output rows) and compare with the torch model; returns
+    each graph's output shapes."""
+    shapes: dict[str, dict[str, tuple[int, ...]]] = {}
     import onnxruntime as ort
 
     probe = _examples(model, batch=3, src_len=9, beam=3, width=11, seed=1)
@@ -266,6 +267,7 @@ def _check_graphs(model: nn.Module, work: Path, names: dict[str, list[str]], par
                            f"traced with: {str(exc).splitlines()[0]}. Components: {components}. "
                            "A component probably fixes a size in Python (a loop over beams or "
                            "positions) that tracing recorded as a constant.") from exc
+        shapes[name] = {o.name: a.shape for o, a in zip(session.get_outputs(), got)}
         for out_name, a, b in zip(session.get_outputs(), got, expected[name]):
             b = b.numpy()
             if a.shape != b.shape or (a.dtype != bool and not np.allclose(a, b, atol=TOLERANCE, rtol=0)) \
@@ -277,6 +279,7 @@ def _check_graphs(model: nn.Module, work: Path, names: dict[str, list[str]], par
                     f"{out_name.name!r} ({diff}) for a batch of other sizes than it was traced "
                     f"with. Components: {components}. A component probably takes a Python "
                     "branch on a size or value that tracing fixed.")
+    return shapes
 
 
 def _quantize(work: Path) -> None:
@@ -295,8 +298,13 @@ def _quantize(work: Path) -> None:
         target.replace(source)
 
 
-def _signature(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Each input and output of a graph: name, element type, shape with named dynamic axes."""
+AXES = ("batch", "src_len", "sentences", "rows", "width")
+
+
+def _signature(path: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, list[dict[str, Any]]]:
+    """Each input and output of a graph: name, element type, shape with named dynamic axes.
+    A size the exporter could not infer (it names it after an operator) is not dynamic: it is
+    taken from the check's outputs (``shapes``)."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
@@ -309,6 +317,9 @@ def _signature(path: Path) -> dict[str, list[dict[str, Any]]]:
                 continue
             t = v.type.tensor_type
             shape = [d.dim_param or d.dim_value for d in t.shape.dim]
+            known = shapes.get(v.name)
+            shape = [known[i] if known and isinstance(d, str) and d not in AXES else d
+                     for i, d in enumerate(shape)]
             out.append({"name": v.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name,
                         "shape": shape})
         return out
