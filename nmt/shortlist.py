@@ -56,6 +56,15 @@ class Shortlist:
         alone, so a translation does not depend on the sentences it is batched with."""
         return torch.stack([torch.isin(vocab, self.candidates([s], a)) for s, a in zip(sources, always)])
 
+    @classmethod
+    def union(cls, lists: Sequence[Shortlist]) -> Shortlist:
+        """Every list's candidates at once (an ensemble's models each keep their own
+        translations in reach): the tables side by side, the frequent pieces merged."""
+        rows = max(s.table.size(0) for s in lists)
+        tables = [torch.nn.functional.pad(s.table, (0, 0, 0, rows - s.table.size(0)), value=-1)
+                  for s in lists]
+        return cls(torch.cat(tables, dim=1), torch.unique(torch.cat([s.frequent for s in lists])))
+
     def save(self, path: Path) -> None:
         from safetensors.torch import save_file
 

@@ -73,7 +73,7 @@ class Translator:
         return next(self.model.parameters()).device
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, device: str = "cpu",
+    def load(cls, model_dir: str | Path | Sequence[str | Path] | None = None, device: str = "cpu",
              quantize: str | None = None, overrides: Sequence[str] = ()) -> Translator:
         """Load a model directory; ``None`` loads the small English->French model shipped with nmt.
 
@@ -81,7 +81,18 @@ class Translator:
         (``"decoding.beam=3"``); they are applied before anything else, so every setting,
         ``decoding.quantize`` included, takes effect. ``quantize="int8"`` is a shortcut for
         ``decoding.quantize=int8`` (CPU only): a little accuracy for faster decoding.
+
+        A list of several directories loads an ensemble (:mod:`nmt.ensemble`): the models must
+        share their vocabularies; decoding settings come from the first, overrides apply to all,
+        and the shortlist is the union of theirs.
         """
+        if isinstance(model_dir, (list, tuple)):
+            if not model_dir:
+                raise NmtError("no model directory given; name one, or several for an ensemble.")
+            if len(model_dir) > 1:
+                members = [cls.load(d, device, quantize, overrides) for d in model_dir]
+                return cls._ensemble(members)
+            model_dir = model_dir[0]
         if model_dir is None:
             if not (BUNDLED_MODEL / checkpoint.WEIGHTS).is_file():
                 raise NmtError(f"the bundled model is missing from {BUNDLED_MODEL}; reinstall nmt.")
@@ -104,6 +115,30 @@ class Translator:
             model = quantize_int8(model)
         return cls(model, loaded.src_tokenizer, loaded.tgt_tokenizer, cfg,
                    Path(model_dir), loaded.meta, loaded.shortlist)
+
+    @classmethod
+    def _ensemble(cls, members: list[Translator]) -> Translator:
+        from nmt.ensemble import Ensemble
+        from nmt.shortlist import Shortlist
+
+        first = members[0]
+        for other in members[1:]:
+            for side in ("src", "tgt"):
+                ours, theirs = getattr(first, f"{side}_tokenizer"), getattr(other, f"{side}_tokenizer")
+                if not _same_vocabulary(ours, theirs):
+                    raise NmtError(
+                        f"models {first.name!r} ({first.model_dir}) and {other.name!r} "
+                        f"({other.model_dir}) have different {'source' if side == 'src' else 'target'} "
+                        "vocabularies; an ensemble needs models trained with the same tokenizers "
+                        "(e.g. checkpoints or seeds of one recipe).")
+        lists = [m.shortlist for m in members]
+        shortlist = Shortlist.union(lists) if all(lists) else None
+        meta = {**first.meta, "name": "+".join(m.name for m in members),
+                "n_params": sum(m.n_params for m in members),
+                "ensemble": [str(m.model_dir) for m in members]}
+        meta.pop("scores", None)
+        return cls(Ensemble([m.model for m in members]), first.src_tokenizer, first.tgt_tokenizer,
+                   first.config, first.model_dir, meta, shortlist)
 
     def resolve(self, options: DecodingOptions | None = None, **changes) -> DecodingOptions:
         """The settings for one call: ``options`` (default :attr:`options`) with ``changes``
@@ -205,3 +240,9 @@ class Translator:
                 attention=r.attention[:, : len(ids)].tolist(),
             ))
         return hyps
+
+
+def _same_vocabulary(a, b) -> bool:
+    """The same tokenizer kind with the same pieces at the same ids (whatever its files say)."""
+    return (type(a) is type(b) and a.vocab_size == b.vocab_size
+            and a.pieces(list(range(a.vocab_size))) == b.pieces(list(range(b.vocab_size))))

@@ -23,7 +23,9 @@ from nmt.textio import LINE_END, decode_lines
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", default=None, help="model directory (default: bundled en->fr)")
+    p.add_argument("--model", "-m", action="append", default=None,
+                   help="model directory (default: bundled en->fr); repeat it to decode with an "
+                        "ensemble of models that share their vocabularies")
     p.add_argument("--input", "-i", default="-", help="input file, one sentence per line (default stdin)")
     p.add_argument("--output", "-o", default="-", help="output file (default stdout)")
     p.add_argument("--beam", "-k", type=int, default=None, help="beam size; 1 is greedy (default: config)")
@@ -69,13 +71,18 @@ def load_translator(args: argparse.Namespace):
     directory (which imports no torch); with the module holding its truncation warning."""
     from nmt.runtime.manifest import is_exported
 
-    if is_exported(args.model):
+    models = args.model or [None]
+    exported = [m for m in models if is_exported(m)]
+    if exported and len(models) > 1:
+        raise NmtError(f"{exported[0]} is an exported model; an ensemble (--model repeated) "
+                       "decodes nmt model directories with torch.")
+    if exported:
         from nmt.runtime import translator as module
 
         if args.quantize not in (None, "none"):
-            raise NmtError(f"{args.model} is an exported model, quantized or not at export: "
+            raise NmtError(f"{exported[0]} is an exported model, quantized or not at export: "
                            "drop --quantize (or export with --quantize int8).")
-        return module.Translator.load(args.model, threads=args.threads,
+        return module.Translator.load(exported[0], threads=args.threads,
                                       overrides=args.overrides), module
     from nmt import translator as module
 
@@ -84,8 +91,8 @@ def load_translator(args: argparse.Namespace):
 
         torch.set_num_threads(args.threads)
     # Overrides go in at load time, so decoding.quantize=int8 quantizes like --quantize does.
-    return module.Translator.load(args.model, quantize=args.quantize,
-                                  overrides=args.overrides), module
+    return module.Translator.load(models if len(models) > 1 else models[0],
+                                  quantize=args.quantize, overrides=args.overrides), module
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,7 +137,8 @@ def _in_shards(args: argparse.Namespace, lines: list[str], translator, module) -
     wrap, caught = bulk.truncation_counter(module.TruncatedInputWarning)
     translate = wrap(lambda chunk: translator.translate(
         chunk, beam=args.beam, length_penalty=args.length_penalty, batch_size=args.batch_size))
-    settings = {"model": bulk.fingerprint(translator.model_dir), "beam": args.beam,
+    dirs = translator.meta.get("ensemble") or [translator.model_dir]
+    settings = {"model": [bulk.fingerprint(Path(d)) for d in dirs], "beam": args.beam,
                 "length_penalty": args.length_penalty, "overrides": args.overrides,
                 "quantize": args.quantize}
     bulk.translate_in_shards(translate, lines, Path(args.output), settings,
@@ -176,7 +184,7 @@ def _stream(args: argparse.Namespace) -> int:
 
     if args.output != "-":
         raise NmtError("--stream writes its updates to stdout; drop --output.")
-    if args.policy == "wait-k" and is_exported(args.model):
+    if args.policy == "wait-k" and any(is_exported(m) for m in args.model or []):
         raise NmtError("--policy wait-k reads the source piece by piece with the torch model; "
                        "an exported model streams with --policy retranslate.")
     translator, _ = load_translator(args)

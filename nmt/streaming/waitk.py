@@ -25,6 +25,9 @@ class WaitK:
                            f"got {self.k}.")
 
     def start(self, translator, options) -> waitk.WaitKState:
+        if translator.meta.get("ensemble"):
+            raise NmtError("wait-k streams one model's encoder piece by piece; an ensemble "
+                           "streams with the retranslate policy.")
         return waitk.start(translator.model, translator.device)
 
     def advance(self, translator, options, state: waitk.WaitKState, source: list[int],
