@@ -20,7 +20,7 @@ COMMANDS = {
     "data": ("nmt.cli.data", "prepare corpora (e.g. the Bible en-fr corpus)"),
     "train": ("nmt.cli.train", "train a model from a config"),
     "average": ("nmt.cli.average", "average the weights of several checkpoints"),
-    "export": ("nmt.cli.export", "copy a model for shipping (optionally fp16)"),
+    "export": ("nmt.cli.export", "copy a model for shipping (fp16), or export it to ONNX for the torch-free runtime"),
     "translate": ("nmt.cli.translate", "translate text with a trained model"),
     "evaluate": ("nmt.cli.evaluate", "score translations with sacrebleu: BLEU, chrF, chrF++, TER, suites, significance"),
     "ui": ("nmt.cli.ui", "serve the web UI"),

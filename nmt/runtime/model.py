@@ -18,7 +18,6 @@ import numpy as np
 import onnxruntime as ort
 
 from nmt.errors import NmtError
-from nmt.runtime import manifest as manifest_mod
 
 
 @dataclass
