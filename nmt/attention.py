@@ -1,4 +1,4 @@
-"""Attention over encoder states: Bahdanau (additive) and Luong (dot, general).
+"""Attention over encoder states: Bahdanau (additive), Luong (dot, general) and coverage.
 
 Contract: ``precompute(keys)`` runs once per source sentence and returns whatever the
 per-step ``forward`` needs (here the projected keys), so nothing is cached on the module and
@@ -117,3 +117,61 @@ class BahdanauAttention(_Attention):
     def scores(self, queries: Tensor, cache: Tensor) -> Tensor:
         q = self.query_proj(queries).unsqueeze(2)  # (batch, steps, 1, size)
         return self.energy(torch.tanh(cache.unsqueeze(1) + q)).squeeze(3)
+
+
+class CoverageAttention(nn.Module):
+    """Additive attention that sees its own history: See et al. (2017), eq. 11, the coverage
+    model of Tu et al. (2016) in its simplest ("linguistic") form:
+
+        c_t = sum_{t' < t} a_{t'}                       (coverage: attention received so far)
+        e_{t,i} = v^T tanh(U h_i + W q_t + w_c c_{t,i})
+        a_t = softmax(e_t)
+
+    A source word already attended to gets a different score from one not yet translated, so the
+    model can learn not to translate a word twice or skip one. The coverage is the decoder's
+    per-hypothesis state (:class:`~nmt.contract.StatefulAttention`); every step depends on the
+    last, so teacher forcing runs step by step with this attention.
+    """
+
+    contract = 1
+
+    @dataclass(frozen=True)
+    class Options:
+        attention_size: int | None = None  # None: the query (decoder hidden) size
+
+        def __post_init__(self) -> None:
+            if self.attention_size is not None and self.attention_size < 1:
+                from nmt.errors import NmtError
+
+                raise NmtError(f"coverage attention_size must be at least 1, got {self.attention_size}.")
+
+    def __init__(self, query_size: int, key_size: int, options: Options | None = None) -> None:
+        super().__init__()
+        size = (options or self.Options()).attention_size or query_size
+        self.query_size, self.key_size = query_size, key_size
+        self.key_proj = nn.Linear(key_size, size, bias=False)
+        self.query_proj = nn.Linear(query_size, size, bias=False)
+        self.coverage_proj = nn.Linear(1, size, bias=False)  # w_c
+        self.energy = nn.Linear(size, 1, bias=False)
+
+    def precompute(self, keys: Tensor) -> Tensor:
+        return self.key_proj(keys)
+
+    def initial_state(self, keys: Tensor, mask: Tensor) -> Tensor:
+        return keys.new_zeros(mask.shape)
+
+    def step(self, query: Tensor, keys: Tensor, cache: Tensor, mask: Tensor,
+             state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """query (batch, query_size), state: coverage (batch, src_len) -> context, weights and
+        the coverage after this step."""
+        energy = torch.tanh(cache + self.query_proj(query).unsqueeze(1)
+                            + self.coverage_proj(state.unsqueeze(2)))
+        scores = self.energy(energy).squeeze(2).masked_fill(~mask, torch.finfo(cache.dtype).min)
+        weights = torch.softmax(scores, dim=-1)
+        return torch.bmm(weights.unsqueeze(1), keys).squeeze(1), weights, state + weights
+
+    def forward(self, query: Tensor, keys: Tensor, cache: Tensor,
+                mask: Tensor) -> tuple[Tensor, Tensor]:
+        """The first step's attention (nothing covered yet)."""
+        context, weights, _ = self.step(query, keys, cache, mask, self.initial_state(keys, mask))
+        return context, weights

@@ -141,6 +141,9 @@ class DecodingOptions:
     batch_size: int = 64
     quantize: str = "none"  # none | int8 (dynamic quantization of linear layers)
     shortlist: bool = True  # score only a batch's likely target pieces, when the model has a list
+    # Wu et al. (2016) coverage penalty beta: favours translations that attend to every source
+    # piece; 0 is off.
+    coverage_penalty: float = 0.0
 
     def updated(self, **changes: Any) -> DecodingOptions:
         """A copy with ``changes`` applied, checked like a config file (unknown keys get the
@@ -220,6 +223,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "decoding.min_length": (0, 10_000),
     "decoding.max_source_length": (1, 100_000),
     "decoding.no_repeat_ngram": (0, 100),
+    "decoding.coverage_penalty": (0.0, 100.0),
 }
 
 

@@ -6,7 +6,7 @@ This module holds the shared value types (:data:`State`, :class:`EncoderOutput`,
 and one per optional capability (:class:`FusedCell`, :class:`BatchedAttention`,
 :class:`StepMaskedAttention`, :class:`IncrementalEncoder`, :class:`RestrictableDecoder`,
 :class:`BeamSharingDecoder`, :class:`PrefixDecoder`, :class:`CandidateDecoder`,
-:class:`OwnsInit`). nmt asks whether
+:class:`StatefulAttention`, :class:`OwnsInit`). nmt asks whether
 a component offers a capability through :func:`supports` alone, so the list of capabilities is
 declared here and nowhere else.
 
@@ -83,11 +83,14 @@ class Memory:
 
 @dataclass
 class DecoderState:
-    """A recurrent decoder's state: ``rnn`` parts, each (layers, batch, hidden), and ``feed``
-    (batch, hidden), the last attentional vector."""
+    """A recurrent decoder's state: ``rnn`` parts, each (layers, batch, hidden), ``feed``
+    (batch, hidden), the last attentional vector, and ``attention``, what a
+    :class:`StatefulAttention` carries from step to step (reordered with the beams)."""
 
     rnn: State
     feed: Tensor
+    # A StatefulAttention's value (batch first, e.g. coverage (batch, src_len)); None otherwise.
+    attention: Tensor | None = None
 
     def select(self, index: Tensor) -> DecoderState:
         """Reorder rows, e.g. to follow the beams that survived a search step."""
@@ -95,6 +98,7 @@ class DecoderState:
             self,
             rnn=tuple(part.index_select(1, index) for part in self.rnn),
             feed=self.feed.index_select(0, index),
+            attention=None if self.attention is None else self.attention.index_select(0, index),
         )
 
 
@@ -297,6 +301,24 @@ class PrefixDecoder(Protocol):
 
 
 @runtime_checkable
+class StatefulAttention(Protocol):
+    """Attention that carries a value from one target step to the next: coverage (Tu et al.
+    2016; See et al. 2017), the sum of past attention weights that tells the scorer which source
+    words are already translated, or location-aware attention (Chorowski et al. 2015). The
+    decoder keeps the value in :attr:`DecoderState.attention`, so beam search reorders it with
+    the hypotheses; attention without this capability carries nothing and costs nothing more.
+    ``forward`` (the stateless call) must equal ``step`` from ``initial_state``."""
+
+    def initial_state(self, keys: Tensor, mask: Tensor) -> Tensor:
+        """keys (batch, src_len, key_size), mask (batch, src_len) -> the value before the first
+        target step, one tensor with the batch first (e.g. zeros (batch, src_len))."""
+
+    def step(self, query: Tensor, keys: Tensor, cache: Tensor, mask: Tensor,
+             state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """As ``forward``, reading the carried ``state`` -> context, weights, the next state."""
+
+
+@runtime_checkable
 class CandidateDecoder(Protocol):
     """``trains_on_candidates = True``: ``forward`` (and ``forward_prefix``, when offered) take
     ``vocab=`` (sorted target ids, (n,)) and return logits over those ids alone, (batch,
@@ -308,7 +330,7 @@ class CandidateDecoder(Protocol):
 
 CAPABILITIES: tuple[type, ...] = (FusedCell, BatchedAttention, StepMaskedAttention,
                                   IncrementalEncoder, RestrictableDecoder, BeamSharingDecoder,
-                                  PrefixDecoder, CandidateDecoder, OwnsInit)
+                                  PrefixDecoder, CandidateDecoder, StatefulAttention, OwnsInit)
 
 
 def methods(protocol: type) -> tuple[str, ...]:

@@ -8,6 +8,10 @@ feeds the output layer. Everything per sentence (projected keys) is computed onc
 
 For wait-k training (:class:`~nmt.contract.PrefixDecoder`) each teacher-forced step may read
 only a prefix of the source: the same computation with one attention mask per target step.
+
+An attention that carries a value between steps (:class:`~nmt.contract.StatefulAttention`,
+e.g. coverage) keeps it in :attr:`DecoderState.attention`; every other attention leaves that
+None and runs exactly as before.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from nmt.contract import (
     DecoderState,
     EncoderOutput,
     Memory,
+    StatefulAttention,
     StepMaskedAttention,
     supports,
 )
@@ -66,6 +71,7 @@ class AttentionalRNNDecoder(nn.Module):
         rnn_input = embedding_size + (hidden_size if input_feeding else 0)
         self.rnn = RecurrentStack(cell, rnn_input, hidden_size, num_layers, False, dropout)
         self.attention = attention(hidden_size, encoder_output_size)
+        self.stateful_attention = supports(self.attention, StatefulAttention)
         self.combine = nn.Linear(hidden_size + encoder_output_size, hidden_size, bias=False)
         self.output = nn.Linear(hidden_size, vocab_size)
         self.n_parts = len(self.rnn.initial_state(1, torch.device("cpu"), torch.float32))
@@ -108,7 +114,9 @@ class AttentionalRNNDecoder(nn.Module):
         else:
             rnn = self.rnn.initial_state(batch, summary.device, summary.dtype)
         feed = summary.new_zeros(batch, self.hidden_size)
-        return DecoderState(rnn=rnn, feed=feed)
+        attention = (self.attention.initial_state(encoded.states, encoded.mask)
+                     if self.stateful_attention else None)
+        return DecoderState(rnn=rnn, feed=feed, attention=attention)
 
     def _advance(
         self, x: Tensor, state: DecoderState, memory: Memory
@@ -118,9 +126,13 @@ class AttentionalRNNDecoder(nn.Module):
         if self.input_feeding:
             x = torch.cat([x, self.dropout(state.feed)], dim=-1)
         h, rnn = self.rnn.step(x, state.rnn)
-        context, weights = self._attend_step(h, memory)
+        if state.attention is None:
+            context, weights = self._attend_step(h, memory)
+            carried = None
+        else:
+            context, weights, carried = self._attend_stateful(h, memory, state.attention)
         vector = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
-        return vector, weights, DecoderState(rnn=rnn, feed=vector)
+        return vector, weights, DecoderState(rnn=rnn, feed=vector, attention=carried)
 
     def step(
         self, prev: Tensor, state: DecoderState, memory: Memory
@@ -145,6 +157,18 @@ class AttentionalRNNDecoder(nn.Module):
             return self.attention(h, memory.keys, memory.cache, memory.mask)
         context, weights = self._attend_all(h.view(sentences, h.size(0) // sentences, -1), memory)
         return context.flatten(0, 1), weights.flatten(0, 1)
+
+    def _attend_stateful(self, h: Tensor, memory: Memory,
+                         carried: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """A StatefulAttention step: h (rows, hidden), carried (rows, ...) -> context, weights,
+        the next carried value. Each hypothesis has its own state, so with a memory row per
+        sentence (beams sharing it) the rows are repeated for its beams first."""
+        keys, cache, mask = memory.keys, memory.cache, memory.mask
+        if h.size(0) != keys.size(0):
+            rows = torch.arange(keys.size(0), device=h.device).repeat_interleave(
+                h.size(0) // keys.size(0))
+            keys, cache, mask = keys[rows], cache[rows], mask[rows]
+        return self.attention.step(h, keys, cache, mask, carried)
 
     def _attend_all(self, queries: Tensor, memory: Memory,
                     step_masks: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -198,7 +222,16 @@ class AttentionalRNNDecoder(nn.Module):
         else:  # the recurrence sees only the targets: one fused call, then attention for all steps
             lengths = (tgt_in != self.embedding.padding_idx).sum(1).clamp(min=1)
             h, _ = self.rnn(embedded, lengths, state.rnn)
-            context, _ = self._attend_all(h, memory, step_masks)
+            if state.attention is None:
+                context, _ = self._attend_all(h, memory, step_masks)
+            else:  # each step reads the state the last one left: one step at a time
+                contexts, carried = [], state.attention
+                for t, query in enumerate(h.unbind(1)):
+                    mask = memory.mask if step_masks is None else step_masks[:, t]
+                    c, _, carried = self.attention.step(query, memory.keys, memory.cache, mask,
+                                                        carried)
+                    contexts.append(c)
+                context = torch.stack(contexts, dim=1)
             vectors = torch.tanh(self.combine(torch.cat([h, context], dim=-1)))
         # One output projection for all steps: the largest matrix product, batched once.
         vectors = self.dropout(vectors)

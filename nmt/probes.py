@@ -23,6 +23,7 @@ from nmt.contract import (
     IncrementalEncoder,
     PrefixDecoder,
     RestrictableDecoder,
+    StatefulAttention,
     StepMaskedAttention,
     supports,
 )
@@ -178,9 +179,38 @@ def attention(cls: type) -> str | None:
     if leak > 1e-6:
         return ("weights must be zero at padded source positions (mask False) — expected 0, "
                 f"got up to {leak:.3g}")
+    if supports(cls, StatefulAttention):
+        problem = _stateful(unit, keys, cache, mask, query_size)
+        if problem:
+            return problem
     if supports(cls, StepMaskedAttention) and supports(cls, BatchedAttention):
         return _step_masks(unit, keys, cache, mask, query_size)
     return None
+
+
+def _stateful(unit: Any, keys: Any, cache: Any, mask: Any, query_size: int) -> str | None:
+    """initial_state and step: batch-first values that keep their shape, and forward equal to
+    step from the initial state (the stateless call is the first step)."""
+    import torch
+
+    state = _call("initial_state(keys, mask)", unit.initial_state, keys, mask)
+    if not isinstance(state, torch.Tensor) or state.size(0) != keys.size(0):
+        return ("initial_state(keys, mask) must return one tensor with the batch first (beam "
+                f"search reorders its rows) — expected ({keys.size(0)}, ...), got {shapes(state)}")
+    torch.manual_seed(0)
+    query = torch.randn(keys.size(0), query_size)
+    first = _call("step(query, keys, cache, mask, state)", unit.step, query, keys, cache, mask, state)
+    if not (isinstance(first, tuple) and len(first) == 3):
+        return ("step(query, keys, cache, mask, state) must return (context, weights, state) — "
+                f"expected 3 values, got {shapes(first)}")
+    if not _is_shape(first[2], tuple(state.shape)):
+        return (f"step must return the next state in the initial state's shape — expected "
+                f"{tuple(state.shape)}, got {shapes(first[2])}")
+    lone = unit(query, keys, cache, mask)
+    return (_difference("forward and step from initial_state: the context", lone[0], first[0],
+                        "forward", "step")
+            or _difference("forward and step from initial_state: the weights", lone[1], first[1],
+                           "forward", "step"))
 
 
 def _step_masks(unit: Any, keys: Any, cache: Any, mask: Any, query_size: int) -> str | None:

@@ -5,7 +5,10 @@ computation as soon as it has ``beam`` finished hypotheses, so the batch shrinks
 With a ``vocab`` (a lexical shortlist, :mod:`nmt.shortlist`) a decoder that supports it scores
 only those target ids; the search then works on positions in ``vocab`` and maps them back.
 Scores are summed log-probabilities divided by the GNMT length penalty
-``((5 + length) / 6) ** alpha`` (Wu et al. 2016).
+``((5 + length) / 6) ** alpha`` (Wu et al. 2016), plus, when ``beta`` > 0, their coverage
+penalty ``beta * sum_i log(min(sum_j a_ij, 1))`` over the source pieces i (a_ij: the
+attention target step j paid to piece i), which lowers a finished hypothesis that left source
+pieces unattended.
 
 The loop in :func:`beam_search` reads as the algorithm: score the next pieces, forbid what
 may not come next, end the hypotheses that chose EOS, carry the best others on, let finished
@@ -58,6 +61,7 @@ class Beams:
     scores: Tensor  # (sentences, k) summed log-probabilities
     history: Tensor  # (rows, steps) chosen positions (see Targets)
     attention: Tensor | None  # (rows, steps, src_len), kept only when asked for
+    coverage: Tensor | None  # (rows, src_len) attention summed over steps, for the penalty
     prev: Tensor  # (rows,) the last token ids, the decoder's next input
     alive: Tensor  # (sentences,) each live sentence's index in the batch
     state: object  # the decoder state, one row per hypothesis
@@ -69,6 +73,7 @@ class Beams:
         return Beams(
             scores=self.scores[sentences], history=self.history[rows],
             attention=None if self.attention is None else self.attention[rows],
+            coverage=None if self.coverage is None else self.coverage[rows],
             prev=self.prev[rows], alive=self.alive[sentences], state=self.state.select(rows),
             memory=self.memory.select(sentences if shared_memory else rows),
         )
@@ -90,6 +95,7 @@ def beam_search(
     no_repeat_ngram: int = 0,
     nbest: int = 1,
     keep_attention: bool = False,
+    beta: float = 0.0,
     vocab: Tensor | None = None,
     allowed: Tensor | None = None,
     prefixes: list[list[int]] | None = None,
@@ -116,6 +122,7 @@ def beam_search(
         scores=scores,
         history=torch.empty(batch * k, 0, dtype=torch.long, device=device),
         attention=src.new_zeros(batch * k, 0, src.size(1), dtype=torch.float) if keep_attention else None,
+        coverage=src.new_zeros(batch * k, src.size(1), dtype=torch.float) if beta else None,
         prev=torch.full((batch * k,), bos, dtype=torch.long, device=device),
         alive=torch.arange(batch, device=device),
         state=state.select(rows),
@@ -135,8 +142,10 @@ def beam_search(
         cand = (beams.scores.unsqueeze(2) + logp).flatten(1)
         top_scores, top_index = cand.topk(min(2 * k, cand.size(1)), dim=1)
         top_beam, top_pos = top_index // logp.size(-1), top_index % logp.size(-1)
+        if beams.coverage is not None:
+            beams.coverage = beams.coverage + weights.float()
         _finish(top_scores, top_beam, top_pos, t, weights, beams, targets, alpha, k,
-                finished, n_finished)
+                finished, n_finished, beta, src_lengths)
         beams = _carry_on(top_scores, top_beam, top_pos, weights, beams, targets, k)
         done = (n_finished[beams.alive] >= k) | (beams.scores[:, 0] == NEG_INF)
         if done.all():
@@ -213,9 +222,11 @@ def _force(logp: Tensor, positions: Tensor) -> Tensor:
 
 def _finish(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, t: int, weights: Tensor,
             beams: Beams, targets: Targets, alpha: float, k: int,
-            finished: list[list[SearchResult]], n_finished: Tensor) -> None:
+            finished: list[list[SearchResult]], n_finished: Tensor, beta: float = 0.0,
+            src_lengths: Tensor | None = None) -> None:
     """Record the hypotheses that chose EOS among the ``k`` best candidates (top_* are
-    (sentences, 2k), best first), length-normalised, under their sentence."""
+    (sentences, 2k), best first), length-normalised (and coverage-penalised), under their
+    sentence."""
     ends = top_pos == targets.eos
     ends[:, k:] = False
     ends &= top_scores > NEG_INF
@@ -224,6 +235,9 @@ def _finish(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, t: int, weigh
     sent, slot = ends.nonzero(as_tuple=True)
     rows = sent * k + top_beam[sent, slot]
     final = top_scores[sent, slot] / length_penalty(t + 1, alpha)
+    if beta:
+        final = final + beta * coverage_penalty(beams.coverage[rows],
+                                                src_lengths.to(rows.device)[beams.alive[sent]])
     tokens = targets.tokens(beams.history[rows]).tolist()
     attention = None
     if beams.attention is not None:
@@ -231,6 +245,15 @@ def _finish(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, t: int, weigh
     for m, (s, score) in enumerate(zip(beams.alive[sent].tolist(), final.tolist())):
         finished[s].append(SearchResult(tokens[m], score, attention[m] if attention is not None else None))
     n_finished.index_add_(0, beams.alive[sent], torch.ones_like(sent))
+
+
+def coverage_penalty(coverage: Tensor, lengths: Tensor) -> Tensor:
+    """Wu et al. (2016), eq. 14 without beta: coverage (rows, src_len) attention summed over the
+    target steps, lengths (rows,) real source pieces -> sum_i log(min(coverage_i, 1)) over the
+    real pieces (rows,); 0 when every piece got at least its whole share of attention."""
+    real = torch.arange(coverage.size(1), device=coverage.device) < lengths.unsqueeze(1)
+    covered = coverage.clamp(min=1e-10, max=1.0).log()
+    return covered.masked_fill(~real, 0.0).sum(1)
 
 
 def _carry_on(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, weights: Tensor,
@@ -245,6 +268,7 @@ def _carry_on(top_scores: Tensor, top_beam: Tensor, top_pos: Tensor, weights: Te
         attention = torch.cat([attention[rows], weights[rows].unsqueeze(1)], 1)
     return replace(
         beams, scores=scores, attention=attention, state=beams.state.select(rows),
+        coverage=None if beams.coverage is None else beams.coverage[rows],
         history=torch.cat([beams.history[rows], chosen.view(-1, 1)], dim=1),
         prev=targets.tokens(chosen.view(-1)),
     )

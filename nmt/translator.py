@@ -180,7 +180,8 @@ class Translator:
             self.model, src, lengths, beam=max(options.beam, nbest), bos=self.tgt_tokenizer.bos_id,
             eos=self.tgt_tokenizer.eos_id, max_lengths=max_lengths, alpha=options.length_penalty,
             min_length=options.min_length, no_repeat_ngram=options.no_repeat_ngram, nbest=nbest,
-            keep_attention=keep_attention, vocab=vocab, allowed=allowed, prefixes=prefixes,
+            keep_attention=keep_attention, beta=options.coverage_penalty, vocab=vocab,
+            allowed=allowed, prefixes=prefixes,
         )
 
     def translate(
