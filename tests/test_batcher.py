@@ -39,7 +39,7 @@ def busy_batcher(**kw) -> tuple[Batcher, Recorder]:
 
 def test_waiting_searches_with_the_same_settings_become_one():
     batcher, recorder, first = busy_batcher()
-    a = batcher.submit([[1], [2]], BEAM5)
+    a = batcher.submit([[1, 1, 1], [2]], BEAM5)  # searched shortest first, answered in order
     b = batcher.submit([[3]], BEAM5, nbest=3)  # n-best does not split a batch
     c = batcher.submit([[4]], DecodingOptions(beam=2))  # another beam does
     d = batcher.submit([[5]], BEAM5, keep_attention=True)  # and so does attention
@@ -48,7 +48,7 @@ def test_waiting_searches_with_the_same_settings_become_one():
     assert a.result(10) == [["1#0"], ["2#0"]] and b.result(10) == [["3#0", "3#1", "3#2"]]
     assert c.result(10) == [["4#0"]] and d.result(10) == [["5#0"]]
     batcher.close()
-    assert recorder.calls == [([0], 5, 1), ([1, 2, 3], 5, 3), ([4], 2, 1), ([5], 5, 1)]
+    assert recorder.calls == [([0], 5, 1), ([2, 3, 1], 5, 3), ([4], 2, 1), ([5], 5, 1)]
 
 
 def test_batches_are_capped_and_batching_can_be_off():

@@ -188,13 +188,21 @@ class Batcher:
         started = time.monotonic()
         ids = [x for job in batch for x in job.ids]
         prefixes = [p for job in batch for p in job.prefixes] if batch[0].key.prefixed else None
+        # Sources of similar length side by side pad less (a few per cent); each sentence's
+        # result does not depend on its place, so the order is undone afterwards.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         try:
-            results = self._search(ids, batch[0].key.options, nbest=max(j.nbest for j in batch),
-                                   keep_attention=batch[0].key.keep_attention, prefixes=prefixes)
+            found = self._search([ids[i] for i in order], batch[0].key.options,
+                                 nbest=max(j.nbest for j in batch),
+                                 keep_attention=batch[0].key.keep_attention,
+                                 prefixes=[prefixes[i] for i in order] if prefixes else None)
         except BaseException as exc:  # noqa: BLE001 - every caller must hear of it
             for job in batch:
                 job.future.set_exception(exc)
             return
+        results: list = [None] * len(ids)
+        for place, i in enumerate(order):
+            results[i] = found[place]
         at = 0
         for job in batch:
             rows = results[at : at + len(job.ids)]
