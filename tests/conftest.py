@@ -76,6 +76,9 @@ def micro_config(**training):
     })
 
 
+SHORT_EXAMPLES = ["Jesus wept.", "Rejoice evermore."]
+
+
 @pytest.fixture(scope="session")
 def tiny_model_short(tiny_model, tmp_path_factory) -> Path:
     """A second model that translates differently, without training another.
@@ -93,6 +96,7 @@ def tiny_model_short(tiny_model, tmp_path_factory) -> Path:
     meta = json.loads((out / "nmt.json").read_text(encoding="utf-8"))
     meta["name"] = "tiny-short"
     meta.setdefault("scores", {})["dev_bleu"] = 1.5
+    meta["examples"] = SHORT_EXAMPLES
     (out / "nmt.json").write_text(json.dumps(meta), encoding="utf-8")
     cfg = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
     cfg["decoding"].update({"beam": 2, "max_length_ratio": 0.1, "max_length_offset": 2})

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
+from conftest import SHORT_EXAMPLES
 from ui_support import SENTENCE, client, fetch, free_port, serve
 
 from nmt.errors import NmtError
@@ -426,9 +427,10 @@ def test_model_choice_is_a_key_never_a_path(served, tiny_model_short, short_tran
 
 def test_select_model_describes_it_and_resets_the_page(served) -> None:
     _, _, api = served
-    card, source, output, beam, penalty, table, page, picker = api.predict(
+    card, source, output, beam, penalty, table, page, picker, examples = api.predict(
         "tiny-short", api_name="/select_model"
     )
+    assert examples["samples"] == [[e] for e in SHORT_EXAMPLES]  # its own, from its nmt.json
     assert "tiny-short" in card and "en \u2192 fr" in card and "dev BLEU 1.50" in card
     assert source["label"] == "Source (en)" and output["label"] == "Translation (fr)"
     assert output["value"] == "" and (table["data"], page, picker["choices"]) == ([], "", [])

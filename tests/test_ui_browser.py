@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SHORT_EXAMPLES
 from ui_support import SENTENCE, serve
 
 CHROMIUM = Path(os.environ.get("NMT_CHROMIUM", "/usr/bin/chromium"))
@@ -150,10 +151,12 @@ def test_type_translate_read_heatmap_and_copy(page, translators) -> None:
     assert page.evaluate("navigator.clipboard.readText()") == expected
 
 
-def test_examples_counter_limit_and_clear(page) -> None:
+def test_examples_counter_limit_and_clear(page, translators) -> None:
     from playwright.sync_api import expect
 
-    example = "The Lord is my shepherd; I shall not want."
+    recorded = translators["default"].meta["examples"]  # held-out sources of its training
+    assert len(recorded) == 5
+    example = recorded[2]
     page.get_by_text(example, exact=True).click()
     expect(page.locator("#source textarea")).to_have_value(example)
     expect(page.locator("#char-counter")).to_have_text(f"{len(example)} / 2,000 characters")
@@ -173,6 +176,11 @@ def test_switch_model(page, translators) -> None:
     page.get_by_role("option", name=re.compile("tiny-short")).click()
     expect(page.locator("#model-card")).to_contain_text("tiny-short")
     expect(page.locator("#model-card")).to_contain_text("dev BLEU 1.50")
+    # the examples are the chosen model's own
+    expect(page.get_by_text(SHORT_EXAMPLES[0], exact=True)).to_be_visible()
+    expect(page.get_by_text(translators["default"].meta["examples"][0], exact=True)).to_have_count(0)
+    page.get_by_text(SHORT_EXAMPLES[1], exact=True).click()
+    expect(page.locator("#source textarea")).to_have_value(SHORT_EXAMPLES[1])
     expect(page.locator("#beam input[type=number]")).to_have_value("2")  # its own default
 
     page.locator("#source textarea").fill(SENTENCE)

@@ -32,14 +32,6 @@ if TYPE_CHECKING:
 
     from nmt.translator import Translator
 
-EXAMPLES = [
-    "In the beginning God created the heaven and the earth.",
-    "And God said, Let there be light: and there was light.",
-    "The Lord is my shepherd; I shall not want.",
-    "Blessed are the meek: for they shall inherit the earth.",
-    "And the word was made flesh, and dwelt among us.",
-]
-
 # Session state (the n-best heatmaps) is small but per user; bound how much is kept.
 STATE_TTL_S = 3600
 STATE_SESSIONS = 1000
@@ -204,9 +196,11 @@ def build_app(
                             label=f"Translation ({tgt})", lines=3, interactive=False,
                             buttons=["copy"], elem_id="translation",
                         )
-                gr.Examples(
-                    examples=EXAMPLES, inputs=source, label="Examples (click to use)",
-                    api_visibility="private", cache_examples=False,
+                # The chosen model's own examples (held-out sources recorded at training).
+                examples = gr.Examples(
+                    examples=[[e] for e in first.examples] or [[""]], inputs=source,
+                    label="Examples (click to use)", api_visibility="private",
+                    cache_examples=False, visible=bool(first.examples),
                 )
                 nbest_table = gr.Dataframe(
                     headers=NBEST_HEADERS, datatype=["number", "str", "number"],
@@ -301,7 +295,7 @@ def build_app(
             handlers.select_model,
             inputs=model,
             outputs=[card, source, output, beam, length_penalty, nbest_table, heatmap, picker,
-                     heatmaps],
+                     heatmaps, examples.dataset],
             api_name="select_model",
             api_description="Describe a model and reset the page for it.",
             queue=False,

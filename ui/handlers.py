@@ -172,7 +172,7 @@ class Handlers:
         """Switch the page to another model: its card, language labels and search defaults.
 
         Returns the model card, then updates for the source and translation boxes, the
-        beam and length-penalty sliders, and cleared result widgets.
+        beam and length-penalty sliders, cleared result widgets and the model's examples.
         """
         entry = self.catalog.entry(model)
         t = entry.translator
@@ -187,4 +187,6 @@ class Handlers:
             "",
             gr.Radio(choices=[], value=None),
             [],
+            gr.Dataset(samples=[[e] for e in entry.examples] or [[""]],
+                       visible=bool(entry.examples)),
         )

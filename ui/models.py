@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # Score names in nmt.json ("dev_bleu") shown the way papers write them.
 _METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "ppl": "perplexity", "loss": "loss", "ter": "TER"}
+MAX_EXAMPLES = 8
 # The one score worth putting in the dropdown, best first.
 _HEADLINE_SCORES = ("test_bleu", "dev_bleu")
 
@@ -67,6 +68,13 @@ class ModelEntry:
         if headline:
             parts.append(headline)
         return " \u00b7 ".join(parts)
+
+    @property
+    def examples(self) -> list[str]:
+        """Sentences to click and try: the few held-out sources the model's training recorded
+        (``examples`` in nmt.json), none for a model trained before nmt recorded them."""
+        found = (getattr(self.translator, "meta", None) or {}).get("examples") or []
+        return [e for e in found if isinstance(e, str) and e.strip()][:MAX_EXAMPLES]
 
     @property
     def search_defaults(self) -> tuple[int, float]:
