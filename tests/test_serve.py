@@ -271,3 +271,41 @@ def test_the_command_table_stays_light():
             "'prometheus_client') if m in sys.modules) or None)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_command_serves_until_interrupted(tmp_path):
+    """`nmt serve` as a user starts it: keys from a file, one request, then Ctrl+C, which
+    shuts the app down in order (the batcher finishes its queue) and exits as interrupted."""
+    import signal
+    import subprocess
+    import sys
+
+    from ui_support import free_port
+
+    keys = tmp_path / "keys"
+    keys.write_text(f"# the test's key\n{KEY}\n", encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "nmt", "serve", "--port", str(port), "--api-key-file", str(keys),
+         "--max-wait-ms", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while call_or_none(f"http://127.0.0.1:{port}/health") is None:
+            assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+            time.sleep(0.2)
+        status, _, answer = call(f"http://127.0.0.1:{port}/translate",
+                                 {"q": SENTENCE, "source": "en", "target": "fr", "api_key": KEY})
+        assert status == 200 and answer["translatedText"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        output = server.communicate(timeout=60)[0]
+    assert server.returncode == 130 and "Application shutdown complete" in output, output
+    assert "Serving bible-en-fr: en -> fr" in output and '"POST /translate" 200' in output
+    assert KEY not in output
+
+
+def call_or_none(url: str):
+    try:
+        return call(url, timeout=2)
+    except OSError:
+        return None
