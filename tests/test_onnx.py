@@ -115,7 +115,8 @@ class TorchSteps:
         output = self.model.decoder.output
         return (Memory(memory.keys.numpy(), memory.cache.numpy(), memory.mask.numpy(),
                        output.weight.detach().numpy(), output.bias.detach().numpy()),
-                State(tuple(p.numpy() for p in state.rnn), state.feed.numpy()))
+                State(tuple(p.numpy() for p in state.rnn), state.feed.numpy(),
+                      None if state.attention is None else state.attention.numpy()))
 
     def restrict(self, memory, vocab):
         from dataclasses import replace
@@ -128,17 +129,21 @@ class TorchSteps:
         from nmt.runtime.model import State
 
         t = torch.from_numpy
+        carried = None if state.attention is None else t(state.attention)
         with torch.no_grad():
             logp, weights, new = self.model.decoder.step(
-                t(prev), DecoderState(tuple(t(p) for p in state.parts), t(state.feed)),
+                t(prev), DecoderState(tuple(t(p) for p in state.parts), t(state.feed), carried),
                 Memory(t(memory.keys), t(memory.cache), t(memory.mask), t(memory.output_weight),
                        t(memory.output_bias)))
-        return logp.numpy(), weights.numpy(), State(tuple(p.numpy() for p in new.rnn), new.feed.numpy())
+        return logp.numpy(), weights.numpy(), State(
+            tuple(p.numpy() for p in new.rnn), new.feed.numpy(),
+            None if new.attention is None else new.attention.numpy())
 
 
 @pytest.mark.parametrize("settings", [
     {}, {"beam": 1}, {"shortlist": False}, {"no_repeat_ngram": 2, "min_length": 12},
     {"nbest": 3, "length_penalty": 0.6, "max_length_ratio": 0.5}, {"prefixes": True},
+    {"coverage_penalty": 0.4},
 ])
 def test_numpy_search_equals_the_torch_search_on_the_same_steps(bundled_export, settings):
     """Every rule of nmt.search, in numpy: same hypotheses, same scores, same attention.
@@ -239,10 +244,12 @@ def test_cli_export_onnx_and_translate(tiny_model, tmp_path):
     assert bad.returncode == 2 and "drop --quantize" in bad.stderr
 
 
-@pytest.mark.parametrize("role, name", [("cell", "sru"), ("attention", "local")])
-def test_example_plugins_export_when_their_step_traces(tmp_path, role, name):
+@pytest.mark.parametrize("role, name", [("cell", "sru"), ("attention", "local"),
+                                        ("attention", "coverage")])
+def test_plugins_and_stateful_attention_export(tmp_path, role, name):
     """The SRU cell's step traces, so its encoder runs as an ONNX Loop; local attention has no
-    attend_all, so the step graph attends row by row."""
+    attend_all, so the step graph attends row by row; coverage attention carries a state from
+    step to step, which the graphs pass along with the recurrent state."""
     from nmt.training.trainer import train
 
     kind = {"cell": "cells", "attention": "attention"}[role]

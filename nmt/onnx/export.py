@@ -33,7 +33,7 @@ from nmt import checkpoint
 from nmt.contract import BeamSharingDecoder, DecoderState, Memory, RestrictableDecoder, supports
 from nmt.encoders import RNNEncoder
 from nmt.errors import NmtError
-from nmt.onnx.graphs import EncoderGraph, OutputRowsGraph, StepGraph
+from nmt.onnx.graphs import EncoderGraph, OutputRowsGraph, StepGraph, flat_state
 from nmt.recurrent import RecurrentStack
 from nmt.runtime import manifest as manifest_mod
 from nmt.tokenizers import HFTokenizer
@@ -64,7 +64,7 @@ def export_onnx(model_dir: str | Path, out: str | Path, quantize: str = "none") 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         work = Path(tmp)
-        parts, shapes = _export_graphs(model, work, components)
+        parts, stateful, shapes = _export_graphs(model, work, components)
         if quantize == "int8":
             _quantize(work)
         for name in (manifest_mod.ENCODER, manifest_mod.DECODER, manifest_mod.OUTPUT_ROWS):
@@ -95,6 +95,7 @@ def export_onnx(model_dir: str | Path, out: str | Path, quantize: str = "none") 
             "tgt_vocab_size": loaded.tgt_tokenizer.vocab_size,
             "state_parts": parts,
             "input_feeding": bool(model.decoder.input_feeding),
+            "attention_state": stateful,
             "config": asdict(cfg.model),
             "meta": meta,
         },
@@ -163,13 +164,14 @@ def _examples(model: nn.Module, batch: int, src_len: int, beam: int, width: int,
 
 
 def _step_args(example: dict[str, Any], feeding: bool) -> tuple[torch.Tensor, ...]:
-    m, s = example["memory"], example["state"]
-    return (example["prev"], m.keys, m.cache, m.mask, m.output_weight, m.output_bias, *s.rnn,
-            *((s.feed,) if feeding else ()))
+    m = example["memory"]
+    return (example["prev"], m.keys, m.cache, m.mask, m.output_weight, m.output_bias,
+            *flat_state(example["state"], feeding))
 
 
-def _names(parts: int, feeding: bool) -> dict[str, list[str]]:
-    state = [f"state_{i}" for i in range(parts)] + (["feed"] if feeding else [])
+def _names(parts: int, feeding: bool, stateful: bool) -> dict[str, list[str]]:
+    state = ([f"state_{i}" for i in range(parts)] + (["feed"] if feeding else [])
+             + (["attention_state"] if stateful else []))
     return {
         "encoder_in": ["src", "src_lengths"],
         "encoder_out": ["keys", "cache", "mask", *state],
@@ -178,14 +180,17 @@ def _names(parts: int, feeding: bool) -> dict[str, list[str]]:
     }
 
 
-def _export_graphs(model: nn.Module, work: Path, components: str) -> tuple[int, dict]:
+def _export_graphs(model: nn.Module, work: Path, components: str) -> tuple[int, bool, dict]:
     """Trace and export the three graphs into ``work``, then check them; returns the number of
-    recurrent state parts and the check's output shapes (see :func:`_signature`)."""
+    recurrent state parts, whether the attention carries a state, and the check's output
+    shapes (see :func:`_signature`)."""
     decoder = model.decoder
     feeding = bool(decoder.input_feeding)
     trace = _examples(model, batch=2, src_len=5, beam=2, width=7, seed=0)
     parts = len(trace["state"].rnn)
-    names = _names(parts, feeding)
+    carried = trace["state"].attention
+    stateful = carried is not None
+    names = _names(parts, feeding, stateful)
     state_names = names["encoder_out"][3:]
     encoder_axes = {"src": {0: "batch", 1: "src_len"}, "src_lengths": {0: "batch"},
                     "keys": {0: "batch", 1: "src_len"}, "cache": {0: "batch", 1: "src_len"},
@@ -195,13 +200,18 @@ def _export_graphs(model: nn.Module, work: Path, components: str) -> tuple[int, 
                     "output_weight": {0: "width"}, "output_bias": {0: "width"},
                     "log_probs": {0: "rows", 1: "width"}, "attention": {0: "rows", 1: "src_len"}}
     for n in state_names:
-        axis = 0 if n == "feed" else 1
-        encoder_axes[n] = {axis: "batch"}
-        decoder_axes[n] = decoder_axes[f"next_{n}"] = {axis: "rows"}
+        if n.startswith("state_"):
+            encoder_axes[n] = {1: "batch"}
+            decoder_axes[n] = decoder_axes[f"next_{n}"] = {1: "rows"}
+        else:  # feed, attention_state: batch first; a coverage-like value also spans the source
+            src_axes = {} if n == "feed" else {
+                d: "src_len" for d in range(1, carried.dim()) if carried.size(d) == trace["src"].size(1)}
+            encoder_axes[n] = {0: "batch", **src_axes}
+            decoder_axes[n] = decoder_axes[f"next_{n}"] = {0: "rows", **src_axes}
     jobs = [
         ("encoder", manifest_mod.ENCODER, lambda: EncoderGraph(model.encoder, decoder),
          (trace["src"], trace["lengths"]), names["encoder_in"], names["encoder_out"], encoder_axes),
-        ("decoder step", manifest_mod.DECODER, lambda: StepGraph(decoder, parts),
+        ("decoder step", manifest_mod.DECODER, lambda: StepGraph(decoder, parts, stateful),
          _step_args(trace, feeding), names["decoder_in"], names["decoder_out"], decoder_axes),
         ("output rows", manifest_mod.OUTPUT_ROWS, lambda: OutputRowsGraph(decoder.output),
          (trace["vocab"],), ["vocab"], ["output_weight", "output_bias"],
@@ -229,10 +239,10 @@ def _export_graphs(model: nn.Module, work: Path, components: str) -> tuple[int, 
                 "values); the torch model itself is unaffected.") from exc
         finally:
             model.eval()  # exporting restores the wrapper's training flag onto shared modules
-    return parts, _check_graphs(model, work, names, parts, feeding, components)
+    return parts, stateful, _check_graphs(model, work, names, feeding, components)
 
 
-def _check_graphs(model: nn.Module, work: Path, names: dict[str, list[str]], parts: int,
+def _check_graphs(model: nn.Module, work: Path, names: dict[str, list[str]],
                   feeding: bool, components: str) -> dict[str, dict[str, tuple[int, ...]]]:
     """Run the graphs with onnxruntime on other sizes than they were traced with (3 sentences
     of lengths 9 down to 1, beam 3, 11 output rows) and compare with the torch model; returns
@@ -248,12 +258,12 @@ def _check_graphs(model: nn.Module, work: Path, names: dict[str, list[str]], par
         memory = model.decoder.memory(encoded)
         state = model.decoder.initial_state(encoded)
         expected = {
-            manifest_mod.ENCODER: [memory.keys, memory.cache, memory.mask, *state.rnn,
-                                   *((state.feed,) if feeding else ())],
+            manifest_mod.ENCODER: [memory.keys, memory.cache, memory.mask,
+                                   *flat_state(state, feeding)],
             manifest_mod.OUTPUT_ROWS: [probe["memory"].output_weight, probe["memory"].output_bias],
         }
         logp, weights, new = model.decoder.step(probe["prev"], probe["state"], probe["memory"])
-        expected[manifest_mod.DECODER] = [logp, weights, *new.rnn, *((new.feed,) if feeding else ())]
+        expected[manifest_mod.DECODER] = [logp, weights, *flat_state(new, feeding)]
     feeds = {
         manifest_mod.ENCODER: dict(zip(names["encoder_in"], (probe["src"], probe["lengths"]))),
         manifest_mod.DECODER: dict(zip(names["decoder_in"], _step_args(probe, feeding))),

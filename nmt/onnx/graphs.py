@@ -6,11 +6,13 @@ output layer's rows for a batch's shortlist once per batch. Each is one graph:
 ``EncoderGraph``   src (batch, src_len) int64, src_lengths (batch,) int64 ->
                    keys (batch, src_len, key_size), cache (batch, src_len, ...), mask (batch,
                    src_len) bool, initial decoder state: state_0..state_{n-1} (layers, batch,
-                   hidden) [, feed (batch, hidden) with input feeding]
+                   hidden) [, feed (batch, hidden) with input feeding] [, attention_state
+                   (batch, ...) with a stateful attention such as coverage]
 ``StepGraph``      prev (rows,) int64, keys, cache, mask (one row per sentence; rows =
                    sentences x beam, a sentence's beams adjacent), output_weight (width,
-                   hidden), output_bias (width,), state_* [, feed] ->
-                   log_probs (rows, width), attention (rows, src_len), next state_* [, feed]
+                   hidden), output_bias (width,), state_* [, feed] [, attention_state] ->
+                   log_probs (rows, width), attention (rows, src_len), next_state_*
+                   [, next_feed] [, next_attention_state]
 ``OutputRowsGraph`` vocab (width,) int64 sorted target ids -> output_weight (width, hidden),
                    output_bias (width,): the output layer cut to a shortlist; all ids give the
                    whole vocabulary.
@@ -185,9 +187,15 @@ class EncoderGraph(nn.Module):
     def forward(self, src: Tensor, src_lengths: Tensor) -> tuple[Tensor, ...]:
         encoded = self.encoder(src, src_lengths)
         memory = self.decoder.memory(encoded)
-        state = self.decoder.initial_state(encoded)
-        feed = (state.feed,) if self.decoder.input_feeding else ()
-        return (memory.keys, memory.cache, memory.mask, *state.rnn, *feed)
+        return (memory.keys, memory.cache, memory.mask,
+                *flat_state(self.decoder.initial_state(encoded), self.decoder.input_feeding))
+
+
+def flat_state(state: DecoderState, feeding: bool) -> tuple[Tensor, ...]:
+    """A decoder state as the graphs pass it: the rnn parts, then feed (with input feeding),
+    then the attention's carried value (when it has one)."""
+    return (*state.rnn, *((state.feed,) if feeding else ()),
+            *(() if state.attention is None else (state.attention,)))
 
 
 class StepGraph(nn.Module):
@@ -199,16 +207,18 @@ class StepGraph(nn.Module):
     sentence's memory row for its beams first (a Gather whose index follows the input sizes),
     so the decoder attends row by row and any beam size works."""
 
-    def __init__(self, decoder: nn.Module, parts: int) -> None:
+    def __init__(self, decoder: nn.Module, parts: int, attention_state: bool) -> None:
         super().__init__()
-        self.decoder, self.parts = decoder, parts
+        self.decoder, self.parts, self.attention_state = decoder, parts, attention_state
         self.per_row = not supports(decoder.attention, BatchedAttention)
 
     def forward(self, prev: Tensor, keys: Tensor, cache: Tensor, mask: Tensor,
                 output_weight: Tensor, output_bias: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
         feeding = self.decoder.input_feeding
+        rest = list(state[self.parts :])
         current = DecoderState(rnn=tuple(state[: self.parts]),
-                               feed=state[self.parts] if feeding else None)
+                               feed=rest.pop(0) if feeding else None,
+                               attention=rest.pop(0) if self.attention_state else None)
         if self.per_row:
             beam = prev.size(0) // keys.size(0)
             index = torch.arange(prev.size(0), device=prev.device) // beam
@@ -216,7 +226,7 @@ class StepGraph(nn.Module):
                 mask.index_select(0, index)
         memory = Memory(keys, cache, mask, output_weight, output_bias)
         log_probs, weights, new = self.decoder.step(prev, current, memory)
-        return (log_probs, weights, *new.rnn, *((new.feed,) if feeding else ()))
+        return (log_probs, weights, *flat_state(new, feeding))
 
 
 class OutputRowsGraph(nn.Module):

@@ -38,15 +38,18 @@ class Memory:
 
 @dataclass
 class State:
-    """parts: each (layers, rows, hidden); feed (rows, hidden) with input feeding, else None."""
+    """parts: each (layers, rows, hidden); feed (rows, hidden) with input feeding, else None;
+    attention (rows, ...) what a stateful attention (coverage) carries, else None."""
 
     parts: tuple[np.ndarray, ...]
     feed: np.ndarray | None
+    attention: np.ndarray | None = None
 
     def select(self, index: np.ndarray) -> State:
         """Reorder rows, e.g. to follow the beams that survived a search step."""
         return State(tuple(p[:, index] for p in self.parts),
-                     None if self.feed is None else self.feed[index])
+                     None if self.feed is None else self.feed[index],
+                     None if self.attention is None else self.attention[index])
 
 
 def session(path: Path, threads: int | None) -> ort.InferenceSession:
@@ -74,18 +77,23 @@ class ExportedModel:
         model = manifest["model"]
         self.parts = int(model["state_parts"])
         self.input_feeding = bool(model["input_feeding"])
+        self.attention_state = bool(model.get("attention_state", False))
         self.tgt_vocab_size = int(model["tgt_vocab_size"])
         self._all_rows: tuple[np.ndarray, np.ndarray] | None = None
 
     def encode(self, src: np.ndarray, lengths: np.ndarray) -> tuple[Memory, State]:
         """src (batch, src_len) int64, 0 at padding; lengths (batch,) -> memory with the whole
         vocabulary's output rows, and the initial decoder state."""
-        out = self.encoder.run(None, {"src": src, "src_lengths": lengths})
-        keys, cache, mask, *state = out
-        parts = tuple(state[: self.parts])
-        feed = state[self.parts] if self.input_feeding else None
+        keys, cache, mask, *state = self.encoder.run(None, {"src": src, "src_lengths": lengths})
         weight, bias = self.all_rows()
-        return Memory(keys, cache, mask, weight, bias), State(parts, feed)
+        return Memory(keys, cache, mask, weight, bias), self._state(state)
+
+    def _state(self, values: list[np.ndarray]) -> State:
+        """state_*, [feed], [attention_state], in the graphs' order -> State."""
+        parts, rest = tuple(values[: self.parts]), list(values[self.parts :])
+        feed = rest.pop(0) if self.input_feeding else None
+        attention = rest.pop(0) if self.attention_state else None
+        return State(parts, feed, attention)
 
     def all_rows(self) -> tuple[np.ndarray, np.ndarray]:
         if self._all_rows is None:
@@ -112,6 +120,7 @@ class ExportedModel:
             feeds[f"state_{i}"] = part
         if self.input_feeding:
             feeds["feed"] = state.feed
+        if self.attention_state:
+            feeds["attention_state"] = state.attention
         log_probs, weights, *new = self.decoder.run(None, feeds)
-        return log_probs, weights, State(tuple(new[: self.parts]),
-                                         new[self.parts] if self.input_feeding else None)
+        return log_probs, weights, self._state(new)

@@ -19,6 +19,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "beam": (1, 100), "length_penalty": (0.0, 10.0), "max_length_ratio": (0.0, 100.0),
     "max_length_offset": (1, 100_000), "min_length": (0, 10_000),
     "max_source_length": (1, 100_000), "no_repeat_ngram": (0, 100), "batch_size": (1, 100_000),
+    "coverage_penalty": (0.0, 100.0),
 }
 
 
@@ -37,6 +38,20 @@ class DecodingOptions:
     batch_size: int = 64
     quantize: str = "none"
     shortlist: bool = True
+    coverage_penalty: float = 0.0
+
+    @classmethod
+    def from_manifest(cls, values: dict[str, Any]) -> DecodingOptions:
+        """The export's decoding defaults. A setting this runtime does not know (written by a
+        newer nmt) is ignored when it is off (0, false, none) and refused otherwise, since the
+        search would then differ from the one the export was made for."""
+        known = {f.name for f in fields(cls)}
+        for key, value in values.items():
+            if key not in known and value not in (None, False, 0, 0.0, "none", ""):
+                raise NmtError(f"this export sets decoding.{key}={value!r}, which this nmt's "
+                               "runtime does not implement; install the nmt version that "
+                               "exported it, or export with that setting off.")
+        return cls.build({k: v for k, v in values.items() if k in known})
 
     @classmethod
     def build(cls, values: dict[str, Any]) -> DecodingOptions:

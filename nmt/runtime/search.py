@@ -57,6 +57,7 @@ class Beams:
     scores: np.ndarray  # (sentences, k) float32 summed log-probabilities
     history: np.ndarray  # (rows, steps) chosen positions
     attention: np.ndarray | None  # (rows, steps, src_len), kept only when asked for
+    coverage: np.ndarray | None  # (rows, src_len) attention summed over steps, for the penalty
     prev: np.ndarray  # (rows,) the last token ids
     alive: np.ndarray  # (sentences,) each live sentence's index in the batch
     state: Any  # decoder state, one row per hypothesis (``select``)
@@ -67,6 +68,7 @@ class Beams:
         return Beams(
             scores=self.scores[sentences], history=self.history[rows],
             attention=None if self.attention is None else self.attention[rows],
+            coverage=None if self.coverage is None else self.coverage[rows],
             prev=self.prev[rows], alive=self.alive[sentences], state=self.state.select(rows),
             memory=self.memory.select(sentences),
         )
@@ -87,6 +89,7 @@ def beam_search(
     no_repeat_ngram: int = 0,
     nbest: int = 1,
     keep_attention: bool = False,
+    beta: float = 0.0,
     vocab: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
     prefixes: list[list[int]] | None = None,
@@ -110,6 +113,7 @@ def beam_search(
         scores=scores,
         history=np.empty((batch * k, 0), dtype=np.int64),
         attention=np.zeros((batch * k, 0, src.shape[1]), dtype=np.float32) if keep_attention else None,
+        coverage=np.zeros((batch * k, src.shape[1]), dtype=np.float32) if beta else None,
         prev=np.full(batch * k, bos, dtype=np.int64),
         alive=np.arange(batch),
         state=state.select(np.repeat(np.arange(batch), k)),
@@ -128,8 +132,10 @@ def beam_search(
         cand = (beams.scores[:, :, None] + logp).reshape(beams.alive.size, -1)
         top_scores, top_index = _topk(cand, min(2 * k, cand.shape[1]))
         top_beam, top_pos = top_index // width, top_index % width
+        if beams.coverage is not None:
+            beams.coverage = beams.coverage + weights.astype(np.float32)
         _finish(top_scores, top_beam, top_pos, t, weights, beams, targets, alpha, k,
-                finished, n_finished)
+                finished, n_finished, beta, src_lengths)
         beams = _carry_on(top_scores, top_beam, top_pos, weights, beams, targets, k)
         done = (n_finished[beams.alive] >= k) | (beams.scores[:, 0] == NEG_INF)
         if done.all():
@@ -219,8 +225,10 @@ def _force(logp: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 def _finish(top_scores: np.ndarray, top_beam: np.ndarray, top_pos: np.ndarray, t: int,
             weights: np.ndarray, beams: Beams, targets: Targets, alpha: float, k: int,
-            finished: list[list[SearchResult]], n_finished: np.ndarray) -> None:
-    """Record the hypotheses that chose EOS among the ``k`` best candidates."""
+            finished: list[list[SearchResult]], n_finished: np.ndarray, beta: float = 0.0,
+            src_lengths: np.ndarray | None = None) -> None:
+    """Record the hypotheses that chose EOS among the ``k`` best candidates, length-normalised
+    (and coverage-penalised)."""
     ends = top_pos == targets.eos
     ends[:, k:] = False
     ends &= top_scores > NEG_INF
@@ -229,6 +237,9 @@ def _finish(top_scores: np.ndarray, top_beam: np.ndarray, top_pos: np.ndarray, t
     sent, slot = np.nonzero(ends)
     rows = sent * k + top_beam[sent, slot]
     final = top_scores[sent, slot] / np.float32(length_penalty(t + 1, alpha))
+    if beta:
+        final = final + np.float32(beta) * coverage_penalty(beams.coverage[rows],
+                                                            src_lengths[beams.alive[sent]])
     tokens = targets.tokens(beams.history[rows]).tolist()
     attention = None
     if beams.attention is not None:
@@ -236,6 +247,14 @@ def _finish(top_scores: np.ndarray, top_beam: np.ndarray, top_pos: np.ndarray, t
     for m, (s, score) in enumerate(zip(beams.alive[sent].tolist(), final.tolist())):
         finished[s].append(SearchResult(tokens[m], score, attention[m] if attention is not None else None))
     np.add.at(n_finished, beams.alive[sent], 1)
+
+
+def coverage_penalty(coverage: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Wu et al. (2016), eq. 14 without beta: coverage (rows, src_len) attention summed over the
+    target steps, lengths (rows,) -> sum_i log(min(coverage_i, 1)) over the real pieces."""
+    real = np.arange(coverage.shape[1]) < lengths[:, None]
+    covered = np.log(np.clip(coverage, np.float32(1e-10), np.float32(1.0)))
+    return np.where(real, covered, np.float32(0)).sum(1, dtype=np.float32)
 
 
 def _carry_on(top_scores: np.ndarray, top_beam: np.ndarray, top_pos: np.ndarray,
@@ -252,6 +271,7 @@ def _carry_on(top_scores: np.ndarray, top_beam: np.ndarray, top_pos: np.ndarray,
         attention = np.concatenate([attention[rows], weights[rows][:, None]], 1)
     return replace(
         beams, scores=scores, attention=attention, state=beams.state.select(rows),
+        coverage=None if beams.coverage is None else beams.coverage[rows],
         history=np.concatenate([beams.history[rows], chosen.reshape(-1, 1)], 1),
         prev=targets.tokens(chosen.reshape(-1)),
     )

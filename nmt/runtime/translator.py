@@ -85,7 +85,8 @@ class Translator:
         """
         model_dir = Path(model_dir)
         manifest = manifest_mod.read(model_dir, verify=verify)
-        options = DecodingOptions.build({**manifest["decoding"], **parse_overrides(list(overrides))})
+        options = DecodingOptions.from_manifest(manifest["decoding"]).updated(
+            **parse_overrides(list(overrides)))
         if options.quantize != manifest["decoding"].get("quantize", "none"):
             raise NmtError("an exported model's quantization is fixed at export; export it again "
                            "with `nmt export MODEL --format onnx --quantize int8`.")
@@ -146,7 +147,7 @@ class Translator:
             eos=self.tgt_tokenizer.eos_id, max_lengths=max_lengths, pad=self.tgt_tokenizer.pad_id,
             alpha=options.length_penalty, min_length=options.min_length,
             no_repeat_ngram=options.no_repeat_ngram, nbest=nbest, keep_attention=keep_attention,
-            vocab=vocab, allowed=allowed, prefixes=prefixes,
+            beta=options.coverage_penalty, vocab=vocab, allowed=allowed, prefixes=prefixes,
         )
 
     def translate(self, texts: list[str], beam: int | None = None,
