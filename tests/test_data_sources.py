@@ -92,6 +92,7 @@ def test_a_bible_version_pairs_with_the_same_split_by_verse(tmp_path: Path,
     assert (web.name, src, tgt) == ("en@4-fr", "en", "fr")
     meta = json.loads((web / "meta.json").read_text(encoding="utf-8"))
     assert meta["src_version"]["code"] == "4" and meta["tgt_version"]["code"] == "l"
+    assert meta["corpus"] == "bible:en@4-fr"
     for split in ("train", "dev", "test"):
         kjv_keys, web_keys = lines(kjv / f"{split}.keys"), lines(web / f"{split}.keys")
         assert set(web_keys) <= set(kjv_keys) and len(web_keys) > 0.95 * len(kjv_keys)

@@ -266,7 +266,8 @@ def prepare_bible(
                  "restricted": ref.restricted, "filled_from_primary": filled}
             )
         meta = {
-            "corpus": f"bible:{src}-{tgt}",
+            "corpus": (f"bible:{src}{'@' + src_version if src_version else ''}-"
+                       f"{tgt}{'@' + tgt_version if tgt_version else ''}"),
             "format": FORMAT,
             "src_lang": src,
             "tgt_lang": tgt,
