@@ -55,6 +55,10 @@ class Service:
         keys = ModelCatalog(translators)  # the same keys the web UI gives the same models
         batched = []
         for entry in keys.entries:
+            if not isinstance(entry.translator, Translator):
+                raise NmtError(f"{entry.key} is an exported model (the torch-free runtime), "
+                               "which nmt serve does not batch yet; serve the model directory "
+                               "it was exported from, or offer it with `nmt ui`.")
             batcher = Batcher(entry.translator.search, max_batch=settings.max_batch,
                               max_wait_ms=settings.max_wait_ms, max_queue=settings.max_queue,
                               batching=settings.batching,
