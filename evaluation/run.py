@@ -178,7 +178,7 @@ def _evaluate_set(
         assert request.model is not None  # _check_mode: --streaming needs --model
         streamed = streaming.from_model(
             request.model, evalset, request.decoding, request.policy or "retranslate",
-            request.k, translator=_translator(translators, request.model),
+            request.k, translator=_translator(translators, request.model, request.decoding),
         )  # fmt: skip
     all_systems = _systems(request, evalset, hyp_lines, compare_files, translators,
                            streamed[0] if streamed else None)
@@ -305,10 +305,10 @@ def _sets_table(evaluation: SuiteEvaluation) -> str:
     return "\n".join(rows)
 
 
-def _translator(translators: dict[str, Any], path: str) -> Any:
+def _translator(translators: dict[str, Any], path: str, decoding: systems.Decoding) -> Any:
     """The model in ``path``, loaded on first use and kept for the run's other test sets."""
     if path not in translators:
-        translators[path] = systems.load_translator(path)
+        translators[path] = systems.load_translator(path, decoding.quantize)
     return translators[path]
 
 
@@ -347,7 +347,7 @@ def _from_model(request: Request, path: str, evalset: testset.EvalSet,
     if evalset.sources is None:  # from_model says what is missing, before loading anything
         return systems.from_model(path, evalset, request.decoding)
     return systems.from_model(path, evalset, request.decoding,
-                              translator=_translator(translators, path))
+                              translator=_translator(translators, path, request.decoding))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -367,6 +367,7 @@ def _check_mode(request: Request) -> None:
         ("--beam", decoding.beam),
         ("--length-penalty", decoding.length_penalty),
         ("--batch-size", decoding.batch_size),
+        ("--quantize", decoding.quantize),
     ):
         if value is not None and not translates:
             raise NmtError(
@@ -451,6 +452,8 @@ def _check_record(r: Request) -> None:
         ("--test-set", r.test_sets is not None, "the scores recorded replace the earlier ones "
          "of every set, so every set is evaluated"),
         ("--streaming", r.streaming, "a model's test scores are those of offline translation"),
+        ("--quantize", r.decoding.quantize is not None, "the scores recorded are the model's "
+         "own weights'"),
     ):
         if given:
             raise NmtError(f"--record-scores: drop {flag} ({why})")

@@ -130,7 +130,7 @@ def from_model(path: str | Path, evalset: EvalSet, decoding: systems.Decoding, p
     if evalset.sources is None:  # run._check_mode requires --src or --suite; kept as a guard
         raise RuntimeError("streaming evaluation needs source sentences")
     if translator is None:
-        translator = systems.load_translator(path)
+        translator = systems.load_translator(path, decoding.quantize)
     systems.check_languages(translator, evalset, path)
     options = translator.resolve(beam=decoding.beam, length_penalty=decoding.length_penalty,
                                  batch_size=decoding.batch_size)

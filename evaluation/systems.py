@@ -32,6 +32,7 @@ class Decoding:
     beam: int | None = None
     length_penalty: float | None = None
     batch_size: int | None = None
+    quantize: str | None = None  # "int8": dynamic quantization, chosen when the model loads
 
 
 @dataclass
@@ -90,7 +91,7 @@ def from_model(
             "give --src FILE or use --suite NAME"
         )
     if translator is None:
-        translator = load_translator(path)
+        translator = load_translator(path, decoding.quantize)
     check_languages(translator, evalset, path)
     # The options given, else the model's config: resolved by the translator, the same way
     # `nmt translate` and the UI resolve theirs, and recorded whole for reproduction.
@@ -119,12 +120,12 @@ def from_model(
     )
 
 
-def load_translator(path: str | Path) -> Any:
+def load_translator(path: str | Path, quantize: str | None = None) -> Any:
     """The model in ``path``, loaded (its weights checked), after a check that it is a folder."""
     check_model_dir(path)
     from nmt.translator import Translator
 
-    return Translator.load(path)
+    return Translator.load(path, quantize=quantize)
 
 
 def check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> None:

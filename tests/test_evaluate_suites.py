@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -295,3 +297,18 @@ def test_record_scores_refusals_come_before_translating(model_copy: Path, two_se
         evaluate([*base, "--report", tmp_path / "r"])
     assert not (tmp_path / "r").exists()  # refused before anything was translated or written
     assert "score_details" not in json.loads((model_copy / "nmt.json").read_text())
+
+
+
+def test_evaluate_quantizes_when_asked(tiny_model, data_dir, tmp_path):
+    """--quantize int8 loads the model quantized, and the report records it."""
+    src, ref = str(data_dir / "bible-sample.dev.en"), str(data_dir / "bible-sample.dev.fr")
+    proc = subprocess.run([sys.executable, "-m", "nmt", "evaluate", "--model", str(tiny_model),
+                           "--src", src, "--ref", ref, "--limit", "6", "--quantize", "int8",
+                           "--json", "--report", str(tmp_path / "report")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["systems"][0]["decoding"]["quantize"] == "int8"
+    refused = subprocess.run([sys.executable, "-m", "nmt", "evaluate", "--hyp", ref, "--ref", ref,
+                              "--quantize", "int8"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "--quantize only applies with --model" in refused.stderr

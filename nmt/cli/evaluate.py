@@ -115,6 +115,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--beam", type=int, default=None, metavar="K",
         help="beam size (default: the beam in the model's config)",
     )  # fmt: skip
+    decoding.add_argument("--quantize", choices=["int8"], default=None,
+                          help="int8: dynamic int8 quantization of the model (CPU)")
     decoding.add_argument("--length-penalty", type=float, default=None, metavar="A",
                           help="length penalty alpha (default: the model's config)")
     decoding.add_argument("--batch-size", type=int, default=None, metavar="N",
@@ -192,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         hyp=args.hyp, model=args.model, suite=args.suite, test_sets=args.test_sets,
         src=args.src, ref=args.ref,
         limit=args.limit, metrics=args.metrics, options=_metric_options(args),
-        decoding=Decoding(args.beam, args.length_penalty, args.batch_size),
+        decoding=Decoding(args.beam, args.length_penalty, args.batch_size, args.quantize),
         compare=args.compare, paired_bs=args.paired_bs, paired_ar=args.paired_ar,
         paired_bs_n=args.paired_bs_n, paired_ar_n=args.paired_ar_n, report=args.report,
         worst=args.worst, width=args.width, hyp_out=args.hyp_out, force=args.force,
