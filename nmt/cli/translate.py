@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     live.add_argument("--policy", choices=["retranslate", "wait-k"], default="retranslate",
                       help="retranslate: any model (default); wait-k: a model trained with training.wait_k")
     live.add_argument("--k", type=int, default=None,
-                      help="retranslate: target pieces kept tentative (default 0); "
+                      help="retranslate: target pieces kept tentative (default 12); "
                            "wait-k: source pieces of lag (default 3)")
 
 

@@ -4,7 +4,7 @@
     from nmt.streaming import Stream
 
     translator = Translator.load()                        # shared by any number of streams
-    stream = Stream(translator, policy="retranslate", k=2)
+    stream = Stream(translator, policy="retranslate", k=8)
     stream.push("In the beginning ")                       # -> Update(committed, tentative, erased)
     stream.push("God created the heaven ")
     stream.finish()                                        # -> the final translation
@@ -19,7 +19,7 @@ final. A *policy* decides what to show after each new word; :data:`POLICIES` lis
 
 - ``retranslate`` (Arivazhagan et al. 2020; Niehues et al. 2018) translates the whole source
   prefix again at each word, with any model, and commits the target pieces on which the last
-  two translations agree, minus the last ``k`` (mask-k); the rest is tentative. Committed text
+  few translations agree, minus the last ``k`` (mask-k); the rest is tentative. Committed text
   can still be revised when the source changes its meaning; those revisions are the
   *erasure*. Its final translation is the offline translation of the whole text.
 - ``wait-k`` (Ma et al. 2019) needs a model trained for it (``training.wait_k``, a
@@ -102,7 +102,7 @@ class _Shown:
 class Stream:
     """One live text over a shared translator: ``push`` text as it arrives, then ``finish``.
 
-    ``k`` is the policy's one setting: the hidden tail for ``retranslate`` (mask-k, default 0),
+    ``k`` is the policy's one setting: the hidden tail for ``retranslate`` (mask-k, default 12),
     the lag in source pieces for ``wait-k`` (default 3). ``options`` are the decoding options
     (default: the translator's), so a live translation decodes as the offline one does.
     """
