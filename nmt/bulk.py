@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nmt.errors import NmtError
-from nmt.textio import LINE_END
+from nmt.textio import LINE_END, write_atomically
 
 DEFAULT_SHARD_LINES = 1000
 _POLL_S = 0.5
@@ -108,7 +107,7 @@ def translate_in_shards(
             continue
         start, end = shards[i]
         out = translate(list(lines[start:end]))
-        _atomic_write(_shard_path(parts, i), "".join(LINE_END.sub(" ", t) + "\n" for t in out))
+        write_atomically(_shard_path(parts, i), "".join(LINE_END.sub(" ", t) + "\n" for t in out))
     if world.rank != 0:
         return False
     _wait_for([_shard_path(parts, i) for i in range(len(shards))])
@@ -119,7 +118,7 @@ def translate_in_shards(
             raise NmtError(f"{_shard_path(parts, i)} holds {shard.count(chr(10))} lines, not "
                            f"{end - start}; delete it and run again with --resume.")
         text.append(shard)
-    _atomic_write(output, "".join(text))
+    write_atomically(output, "".join(text))
     shutil.rmtree(parts, ignore_errors=True)
     return True
 
@@ -134,21 +133,6 @@ def _wait_for(paths: list[Path]) -> None:
     while missing:
         time.sleep(_POLL_S)
         missing = [p for p in missing if not p.is_file()]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary name in the same directory, so a kill leaves no half file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def truncation_counter(category: type[Warning]) -> tuple[Callable[[Callable], Callable], list]:

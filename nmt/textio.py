@@ -19,12 +19,15 @@ is the caller's business; where lines end is not.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from nmt.errors import NmtError
 
-__all__ = ["LINE_END", "NotUtf8Error", "decode_lines", "read_lines", "split_lines"]
+__all__ = ["LINE_END", "NotUtf8Error", "decode_lines", "read_lines", "split_lines",
+           "write_atomically"]
 
 # The only line ends; \r\n comes first so that it is one end, not two.
 LINE_END = re.compile(r"\r\n|\r|\n")
@@ -91,3 +94,19 @@ def _not_utf8(data: bytes, start: int, name: str) -> NotUtf8Error:
     line_start = len(before[: ends[-1].end()].encode("utf-8")) if ends else 0
     guess = "UTF-16" if data.startswith(_UTF16_BOMS) else "LATIN1"
     return NotUtf8Error(name, len(ends) + 1, start - line_start + 1, data[start], guess)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8, line ends as given) through a temporary name in the same
+    directory, so a kill never leaves half a file where the user's output goes."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

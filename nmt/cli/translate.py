@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from nmt.errors import NmtError
-from nmt.textio import LINE_END, decode_lines
+from nmt.textio import LINE_END, decode_lines, write_atomically
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        _write(Path(args.output), text, torch_free=module.__name__.startswith("nmt.runtime"))
+        write_atomically(Path(args.output), text)
     return 0
 
 
@@ -147,30 +147,6 @@ def _in_shards(args: argparse.Namespace, lines: list[str], translator, module) -
         print(f"nmt translate: note: {len(caught)} line(s) were truncated: {caught[0].message}",
               file=sys.stderr)
     return 0
-
-
-def _write(path: Path, text: str, torch_free: bool) -> None:
-    """Write the output file through a temporary name, so a kill never leaves half of it;
-    the torch-free runtime does it here rather than import nmt.checkpoint (which needs torch)."""
-    if not torch_free:
-        from nmt.checkpoint import write_text
-
-        write_text(path, text)
-        return
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _stream(args: argparse.Namespace) -> int:
