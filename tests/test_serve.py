@@ -189,10 +189,12 @@ class Gated:
         from nmt.translator import Translator
 
         self.gate = threading.Event()
-        gate = self.gate
+        self.entered = threading.Event()  # a search has started (and waits at the gate)
+        gate, entered = self.gate, self.entered
 
         class GatedTranslator(Translator):
             def search(self, *args, **kwargs):
+                entered.set()
                 gate.wait(30)
                 return super().search(*args, **kwargs)
 
@@ -207,6 +209,9 @@ def test_a_full_queue_answers_503_with_retry_after(translator):
     body = {"q": SENTENCE, "source": "en", "target": "fr"}
     with served(app) as base, ThreadPoolExecutor(3) as pool:
         first = pool.submit(call, f"{base}/translate", body)  # the search the worker is in
+        # The worker must hold the first request before the next arrive: an empty queue alone
+        # is also what the server shows before the first request has reached it.
+        assert gated.entered.wait(20), "the first request never reached the model"
         _wait_for(lambda: metric(call(f"{base}/metrics")[2], "nmt_queue_sentences") == 0
                   and not first.done(), base)
         second = pool.submit(call, f"{base}/translate", {**body, "q": [SENTENCE, SENTENCE]})
