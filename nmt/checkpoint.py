@@ -148,8 +148,9 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise NmtError(f"model directory {str(model_dir)!r} does not exist (train one with `nmt train`).")
-    missing = [n for n in (CONFIG, WEIGHTS, META, SRC_TOKENIZER, TGT_TOKENIZER)
-               if not (model_dir / n).is_file()]
+    static = run_files(model_dir)
+    missing = [n for n in (WEIGHTS, META) if not (model_dir / n).is_file()] + [
+        n for n in (CONFIG, SRC_TOKENIZER, TGT_TOKENIZER) if not (static / n).is_file()]
     if missing:
         raise NmtError(
             f"{str(model_dir)!r} is not a complete nmt model directory: missing {', '.join(missing)}."
@@ -165,13 +166,13 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
         )
     _check_components(meta)
     _check_sha256(model_dir, meta)
-    cfg = config_mod.load(model_dir / CONFIG)
+    cfg = config_mod.load(static / CONFIG)
     tok_class = registry.load("tokenizers", cfg.tokenizer.type)
     try:
-        src_tok = tok_class.load(model_dir / SRC_TOKENIZER)
-        tgt_tok = tok_class.load(model_dir / TGT_TOKENIZER)
+        src_tok = tok_class.load(static / SRC_TOKENIZER)
+        tgt_tok = tok_class.load(static / TGT_TOKENIZER)
     except Exception as exc:
-        raise NmtError(f"the tokenizer files in {model_dir} are corrupt: {exc}") from exc
+        raise NmtError(f"the tokenizer files in {static} are corrupt: {exc}") from exc
     model, _ = build_model(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
     try:
         load_model(model, str(model_dir / WEIGHTS), strict=True)
@@ -182,9 +183,20 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> LoadedMod
         ) from exc
     except RuntimeError as exc:
         first = " ".join(str(exc).split())[:300]
-        raise NmtError(f"{model_dir / WEIGHTS} does not match {model_dir / CONFIG}: {first}") from exc
+        raise NmtError(f"{model_dir / WEIGHTS} does not match {static / CONFIG}: {first}") from exc
     model.to(device).eval()
-    return LoadedModel(model, cfg, src_tok, tgt_tok, meta, load_shortlist(model_dir, src_tok, tgt_tok))
+    return LoadedModel(model, cfg, src_tok, tgt_tok, meta, load_shortlist(static, src_tok, tgt_tok))
+
+
+def run_files(model_dir: Path) -> Path:
+    """Where a model directory's config, tokenizers and shortlist are: in it, or, for one of a
+    run's kept best checkpoints (``RUN/best/step-N``, weights and nmt.json only), in the run,
+    so that a checkpoint loads (and joins an ensemble) without being exported first."""
+    run = model_dir.parent.parent
+    if (not (model_dir / CONFIG).is_file() and model_dir.parent.name == "best"
+            and (run / CONFIG).is_file()):
+        return run
+    return model_dir
 
 
 def load_shortlist(model_dir: Path, src_tok, tgt_tok) -> Shortlist | None:

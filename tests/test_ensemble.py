@@ -110,3 +110,15 @@ def test_two_seeds_together_score_at_least_the_better_one(tmp_path):
     alone = [bleu([m]) for m in models]
     together = bleu(models)
     assert together >= max(alone), (alone, together)
+
+
+def test_a_runs_best_checkpoints_load_and_ensemble_without_export(tmp_path):
+    run = tmp_path / "run"
+    train(micro_config(max_steps=4, eval_every=2, keep_best=2), run, progress=False)
+    best = sorted((run / "best").iterdir())
+    assert len(best) == 2 and not (best[0] / "config.yaml").exists()  # weights and nmt.json only
+    alone = Translator.load(best[0])
+    assert alone.translate(VERSES[:2]) and alone.model_dir == best[0]
+    both = Translator.load(best)
+    assert both.meta["ensemble"] == [str(b) for b in best]
+    assert len(both.translate(VERSES[:2])) == 2
