@@ -52,6 +52,7 @@ class Request:
 
     hyp: str | None = None
     model: str | None = None
+    ensemble: list[str] = field(default_factory=list)  # more models decoding with ``model``
     suite: str | None = None
     test_sets: list[str] | None = None
     src: str | None = None
@@ -178,7 +179,8 @@ def _evaluate_set(
         assert request.model is not None  # _check_mode: --streaming needs --model
         streamed = streaming.from_model(
             request.model, evalset, request.decoding, request.policy or "retranslate",
-            request.k, translator=_translator(translators, request.model, request.decoding),
+            request.k, translator=_translator(translators, request.model, request.decoding,
+                                              request.ensemble),
         )  # fmt: skip
     all_systems = _systems(request, evalset, hyp_lines, compare_files, translators,
                            streamed[0] if streamed else None)
@@ -305,10 +307,12 @@ def _sets_table(evaluation: SuiteEvaluation) -> str:
     return "\n".join(rows)
 
 
-def _translator(translators: dict[str, Any], path: str, decoding: systems.Decoding) -> Any:
-    """The model in ``path``, loaded on first use and kept for the run's other test sets."""
+def _translator(translators: dict[str, Any], path: str, decoding: systems.Decoding,
+                members: list[str] = ()) -> Any:
+    """The model in ``path`` (with ``members``, an ensemble), loaded on first use and kept for
+    the run's other test sets."""
     if path not in translators:
-        translators[path] = systems.load_translator(path, decoding.quantize)
+        translators[path] = systems.load_translator(path, decoding.quantize, members)
     return translators[path]
 
 
@@ -329,7 +333,8 @@ def _systems(
         )  # fmt: skip
     else:
         assert request.model is not None  # _check_mode: exactly one of hyp and model
-        main = streamed or _from_model(request, request.model, evalset, translators)
+        main = streamed or _from_model(request, request.model, evalset, translators,
+                                       request.ensemble)
         if request.hyp_out is not None:  # saved at once: a later failure must not lose it
             write_lines(request.hyp_out, main.hypotheses, force=request.force)
             main.hyp_file = request.hyp_out
@@ -343,11 +348,11 @@ def _systems(
 
 
 def _from_model(request: Request, path: str, evalset: testset.EvalSet,
-                translators: dict[str, Any]) -> systems.System:
+                translators: dict[str, Any], members: list[str] = ()) -> systems.System:
     if evalset.sources is None:  # from_model says what is missing, before loading anything
         return systems.from_model(path, evalset, request.decoding)
     return systems.from_model(path, evalset, request.decoding,
-                              translator=_translator(translators, path, request.decoding))
+                              translator=_translator(translators, path, request.decoding, members))
 
 
 # ----------------------------------------------------------------------------- checks
@@ -398,7 +403,11 @@ def _check_mode(request: Request) -> None:
     elif r.model is not None and r.src is None:
         raise NmtError("--model needs --src FILE (the source sentences to translate) or --suite")
     if r.model is not None:
-        systems.check_model_dir(r.model)
+        for path in (r.model, *r.ensemble):
+            systems.check_model_dir(path)
+    if r.ensemble and r.record_scores:
+        raise NmtError("--record-scores writes one model's scores into its nmt.json; give "
+                       "--model once")
     if r.force and r.hyp_out is None and _report_dir(r) is None:
         raise NmtError("--force only applies with --hyp-out FILE or --report DIR (drop --force)")
     given = [r.hyp or r.model, *(r.compare or [])]

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from nmt.errors import NmtError
@@ -120,12 +121,15 @@ def from_model(
     )
 
 
-def load_translator(path: str | Path, quantize: str | None = None) -> Any:
-    """The model in ``path``, loaded (its weights checked), after a check that it is a folder."""
-    check_model_dir(path)
+def load_translator(path: str | Path, quantize: str | None = None,
+                    members: Sequence[str | Path] = ()) -> Any:
+    """The model in ``path`` (an ensemble with ``members``), loaded (its weights checked),
+    after a check that each is a folder."""
+    for each in (path, *members):
+        check_model_dir(each)
     from nmt.translator import Translator
 
-    return Translator.load(path, quantize=quantize)
+    return Translator.load([path, *members] if members else path, quantize=quantize)
 
 
 def check_languages(translator: Any, evalset: EvalSet, path: str | Path) -> None:

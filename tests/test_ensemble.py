@@ -122,3 +122,22 @@ def test_a_runs_best_checkpoints_load_and_ensemble_without_export(tmp_path):
     both = Translator.load(best)
     assert both.meta["ensemble"] == [str(b) for b in best]
     assert len(both.translate(VERSES[:2])) == 2
+
+
+def test_evaluate_scores_an_ensemble(tiny_model, data_dir, tmp_path):
+    import json
+
+    src, ref = str(data_dir / "bible-sample.dev.en"), str(data_dir / "bible-sample.dev.fr")
+
+    def evaluate(*models: Path) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "nmt", "evaluate", *[a for m in models for a in ("--model", str(m))],
+             "--src", src, "--ref", ref, "--limit", "8", "--json",
+             "--report", str(tmp_path / f"report-{len(models)}")],
+            capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["systems"][0]
+
+    alone, paired = evaluate(tiny_model), evaluate(tiny_model, tiny_model)
+    assert paired["model"]["meta"]["ensemble"] == [str(tiny_model)] * 2
+    assert [m["score"] for m in paired["metrics"]] == [m["score"] for m in alone["metrics"]]

@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hyp", metavar="FILE", help="hypotheses to score, one sentence per line (UTF-8)"
     )
     system.add_argument(
-        "--model", metavar="DIR", help="trained model directory: translate the source, then score"
+        "--model", metavar="DIR", action="append",
+        help="trained model directory: translate the source, then score; repeat it to "
+             "translate with an ensemble of models that share their vocabularies",
     )
     system.add_argument(
         "--list-suites", action="store_true", help="list the named test suites, then exit"
@@ -191,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
         print(suite_listing(as_json=args.json))
         return 0
     request = Request(
-        hyp=args.hyp, model=args.model, suite=args.suite, test_sets=args.test_sets,
+        hyp=args.hyp, model=args.model[0] if args.model else None,
+        ensemble=args.model[1:] if args.model else [], suite=args.suite,
+        test_sets=args.test_sets,
         src=args.src, ref=args.ref,
         limit=args.limit, metrics=args.metrics, options=_metric_options(args),
         decoding=Decoding(args.beam, args.length_penalty, args.batch_size, args.quantize),
