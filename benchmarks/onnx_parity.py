@@ -21,7 +21,8 @@ import torch), with ``--threads`` threads (torch's intra-op threads, onnxruntime
 ``intra_op_num_threads``). Times are the process's CPU time (``time.process_time``), not wall
 time: on the 2-core VM these were taken on, the pinned core was shared with other jobs, and
 CPU time leaves out the time the others ran (with one thread, CPU time equals the wall time an
-idle core would give, up to cache effects; the 949-verse run records both). Results:
+idle core would give, up to cache effects; the 949-verse run records both). With ``--threads``
+above 1 the times are wall time, taken with nothing else running. Results:
 benchmarks/results/onnx-<suffix>.json and a Markdown table.
 """
 
@@ -64,8 +65,14 @@ def peak_rss_mib() -> float:
 
 
 def run_one(system: str, model: str, job: dict) -> dict:
-    """In a child process: load one system, translate, time; returns a JSON-able record."""
+    """In a child process: load one system, translate, time; returns a JSON-able record.
+
+    With one thread, times are CPU time (see the module); with more, CPU time would add the
+    threads up, so times are wall time, and the machine must be quiet."""
+    global timed
     threads = job["threads"]
+    if threads > 1:
+        timed = wall
     if system.startswith("torch"):
         import torch
 
@@ -204,10 +211,10 @@ def main() -> None:
         tmp = Path(tmp)
         models = {"torch-fp32": BUNDLED_MODEL, "torch-int8": BUNDLED_MODEL}
         for quantize in ("none", "int8"):
-            out = tmp / f"onnx-{quantize}"
-            _, seconds = timed(export_onnx, BUNDLED_MODEL, out, quantize)
+            exported = tmp / f"onnx-{quantize}"
+            _, seconds = timed(export_onnx, BUNDLED_MODEL, exported, quantize)
             name = "onnx-fp32" if quantize == "none" else "onnx-int8"
-            models[name] = out
+            models[name] = exported
             results[f"export_s_{name}"] = seconds
         job_file = tmp / "job.json"
         job_file.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
