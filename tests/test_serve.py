@@ -283,7 +283,8 @@ def test_the_command_table_stays_light():
 
 def test_the_command_serves_until_interrupted(tmp_path):
     """`nmt serve` as a user starts it: keys from a file, one request, then Ctrl+C, which
-    shuts the app down in order (the batcher finishes its queue) and exits as interrupted."""
+    shuts the app down in order (the batcher finishes its queue) and exits cleanly (status 0,
+    whichever uvicorn: before 0.55 it raised Ctrl+C again after shutting down)."""
     import signal
     import subprocess
     import sys
@@ -307,7 +308,7 @@ def test_the_command_serves_until_interrupted(tmp_path):
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=60)[0]
-    assert server.returncode == 130 and "Application shutdown complete" in output, output
+    assert server.returncode == 0 and "Application shutdown complete" in output, output
     assert "Serving bible-en-fr: en -> fr" in output and '"POST /translate" 200' in output
     assert KEY not in output
 

@@ -114,6 +114,11 @@ def run(args: argparse.Namespace) -> int:
         server.run()
     except SystemExit:  # uvicorn exits when it cannot bind, after logging why
         server.started = False
+    except KeyboardInterrupt:
+        # uvicorn before 0.55 raises Ctrl+C again once it has shut down; later ones return. A
+        # shutdown that completed is a clean stop either way (exit 0, as systemd expects).
+        if not server.started:
+            raise
     if not server.started:
         raise NmtError(f"cannot serve on {args.host}:{args.port} (see the error above); choose "
                        "another --port, or check --host.")
