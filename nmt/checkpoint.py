@@ -14,7 +14,6 @@ without the check.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import tempfile
@@ -70,11 +69,11 @@ def save_static(model_dir: Path, cfg: config_mod.Config, src_tok, tgt_tok) -> No
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's SHA-256, read in blocks: the exported runtime's function (torch-free), so a
+    checkpoint and an export hash their files the one way."""
+    from nmt.runtime.manifest import sha256
+
+    return sha256(path)
 
 
 def save_weights(

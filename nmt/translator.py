@@ -133,7 +133,10 @@ class Translator:
                         "(e.g. checkpoints or seeds of one recipe).")
         lists = [m.shortlist for m in members]
         shortlist = Shortlist.union(lists) if all(lists) else None
-        meta = {**first.meta, "name": "+".join(m.name for m in members),
+        names = [m.name for m in members]
+        if len(set(names)) < len(names):  # checkpoints of one run share its name
+            names = [Path(m.model_dir).name if m.model_dir else m.name for m in members]
+        meta = {**first.meta, "name": "+".join(names),
                 "n_params": sum(m.n_params for m in members),
                 "ensemble": [str(m.model_dir) for m in members]}
         meta.pop("scores", None)

@@ -121,6 +121,7 @@ def test_a_runs_best_checkpoints_load_and_ensemble_without_export(tmp_path):
     assert alone.translate(VERSES[:2]) and alone.model_dir == best[0]
     both = Translator.load(best)
     assert both.meta["ensemble"] == [str(b) for b in best]
+    assert both.name == "+".join(b.name for b in best)  # step-N+step-M, not run+run
     assert len(both.translate(VERSES[:2])) == 2
 
 

@@ -67,12 +67,24 @@ def test_a_small_candidate_set_holds_every_gold_piece_and_is_cheaper(tmp_path):
         assert restricted < full
 
 
-def test_training_with_candidates_runs_end_to_end(tmp_path):
-    run = tmp_path / "run"
-    train(micro_config(max_steps=4, eval_every=4, output_candidates=30), run, progress=False)
-    evals = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()
-             if '"eval"' in x]
-    assert evals and evals[-1]["dev_loss"] > 0
+def test_training_with_candidates_runs_end_to_end_and_changes_the_updates(tmp_path):
+    """The same run with 30 candidates and with every id a candidate: the first trains on the
+    smaller softmax (its weights differ), the second is the whole softmax's run exactly."""
+    from safetensors.torch import load_file
+
+    def trained(name: str, candidates: int) -> dict:
+        cfg = micro_config(max_steps=4, eval_every=4, output_candidates=candidates)
+        cfg.model.dropout = 0.0
+        train(cfg, tmp_path / name, progress=False)
+        evals = [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+                 if '"eval"' in x]
+        assert evals and evals[-1]["dev_loss"] > 0
+        return load_file(str(tmp_path / name / "model.safetensors"))
+
+    few, every, full = trained("few", 30), trained("every", 10_000), trained("full", 0)
+    assert any(not torch.allclose(few[k], full[k]) for k in full)
+    for k in full:
+        torch.testing.assert_close(every[k], full[k], atol=1e-5, rtol=1e-4, msg=k)
 
 
 def test_a_decoder_without_the_capability_is_refused(tmp_path, monkeypatch):
