@@ -42,6 +42,8 @@ def test_training_run_is_a_model_directory(tiny_model):
     assert losses[-1] < losses[0] - 0.5, losses  # it learns
     evals = [r for r in records if r["event"] == "eval"]
     assert evals and all("dev_bleu" in r and "dev_loss" in r for r in evals)
+    assert all(r["eval_seconds"] > 0 for r in evals)  # learning curves can leave evaluation out
+    assert "eval_seconds" not in meta.get("scores", {})  # a timing, not a score of the model
     assert all(r["tgt_tokens_per_s"] > 0 for r in records if r["event"] == "train")
 
 

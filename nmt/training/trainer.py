@@ -37,6 +37,7 @@ from nmt.errors import NmtError
 from nmt.evaluation.metrics import score
 from nmt.model import Seq2Seq, build_model, count_parameters, record_options
 from nmt.training import distributed, state
+from nmt.training.allocator import keep_freed_memory
 from nmt.training.prefixes import prefix_pairs
 from nmt.training.schedule import Schedule
 
@@ -126,6 +127,15 @@ def pick_examples(sources: list[str], n: int = 5, words: tuple[int, int] = (5, 1
     return fitting[:: len(fitting) // n][:n]
 
 
+def fused_optimizer(device: torch.device) -> dict[str, bool]:
+    """Adam's one-kernel update where this torch has it for the device (CPU since torch 2.4):
+    the same arithmetic as the per-tensor loop, without a dozen passes over every parameter
+    (on the reference model, one thread, 39 -> 9 ms of a 1.2 s update)."""
+    if device.type == "cuda" or tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4):
+        return {"fused": True}
+    return {}
+
+
 def pick_device(name: str, world: distributed.World | None = None) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -155,6 +165,8 @@ class Trainer:
         if self.world.distributed and self.device.type == "cuda":
             self.device = pick_device(t.device, self.world)
             torch.cuda.set_device(self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         torch.manual_seed(t.seed)
         random.seed(t.seed)
         if t.threads:
@@ -228,7 +240,7 @@ class Trainer:
         }
         opt_class = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt_class(self.model.parameters(), lr=t.learning_rate,
-                                   weight_decay=t.weight_decay)
+                                   weight_decay=t.weight_decay, **fused_optimizer(self.device))
         self.schedule = Schedule(self.optimizer, t)
         self.scaler = torch.amp.GradScaler("cuda") if t.precision == "fp16" else None
         # A wait-k model trains prefix-to-prefix: the same weights through a forward pass in
@@ -525,11 +537,14 @@ class Trainer:
     def _evaluate_and_keep(self, bar) -> dict[str, float]:
         scores: dict[str, float] = {}
         if self.world.is_main:
+            started = time.monotonic()
             scores = self.evaluate()
+            seconds = round(time.monotonic() - started, 2)  # lets curves plot training time
             improved = self.record_best(scores)
             self.evals_without_gain = 0 if improved else self.evals_without_gain + 1
             self.schedule.observe(self.score_of(scores))
-            self.log({"event": "eval", **self.position, **scores, "lr": self.schedule.lr})
+            self.log({"event": "eval", **self.position, **scores, "lr": self.schedule.lr,
+                      "eval_seconds": seconds})
             message = (f"step {self.position['step']}: dev loss {scores['dev_loss']:.3f}  "
                        f"BLEU {scores['dev_bleu']:.2f}  chrF {scores['dev_chrf']:.2f}"
                        f"{'  (best)' if improved else ''}")
