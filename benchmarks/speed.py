@@ -26,7 +26,9 @@ from nmt import Translator, config
 from nmt.data.batching import bucket, collate
 from nmt.data.corpus import load_splits
 from nmt.model import build_model
-from nmt.training.trainer import encode_pairs, train_tokenizers
+from nmt.training.allocator import keep_freed_memory
+from nmt.training.trainer import (IGNORED, candidate_vocabulary, encode_pairs,
+                                  fused_optimizer, train_tokenizers)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,8 +45,12 @@ def gemm_peak(dtype: torch.dtype, seconds: float = 2.0) -> float:
     return 2 * 2048 * 512 * 2048 * n / (time.perf_counter() - start) / 1e9
 
 
-def flops_per_target_token(m: config.ModelConfig, vocab: int, src_per_tgt: float) -> float:
-    """Training FLOPs (forward + backward = 3 x forward) per target token, from the shapes."""
+def flops_per_target_token(m: config.ModelConfig, output_rows: float, src_per_tgt: float) -> float:
+    """Training FLOPs (forward + backward = 3 x forward) per target token, from the shapes.
+
+    ``output_rows``: the rows of the output layer each token is scored against: the whole
+    vocabulary, or the mean size of a batch's candidate set (``training.output_candidates``).
+    """
     gates = {"lstm": 4, "gru": 3}.get(m.cell, 1)
     e, h, d = m.embedding_size, m.encoder_hidden_size, m.decoder_hidden_size
     dirs = 2 if m.bidirectional else 1
@@ -57,25 +63,36 @@ def flops_per_target_token(m: config.ModelConfig, vocab: int, src_per_tgt: float
     dec = sum(gates * d * ((dec_in if i == 0 else d) + d) for i in range(m.decoder_layers))
     attention = enc_out * d * src_per_tgt if m.attention != "dot" else 0  # keys projected once
     combine = (d + enc_out) * d
-    output = d * vocab
+    output = d * output_rows
     forward_macs = enc * src_per_tgt + dec + attention + combine + output
     return 3 * 2 * forward_macs
 
 
-def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int) -> dict:
+def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int,
+                     candidates: int = 0) -> dict:
+    """Updates as the trainer makes them (fused Adam, clipping); ``candidates`` > 0 scores each
+    batch against its own target pieces plus that many frequent ones (Jean et al. 2015)."""
     torch.manual_seed(0)
     model, _ = build_model(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.training.learning_rate)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.training.learning_rate,
+                           **fused_optimizer(torch.device("cpu")))
     lengths = [(len(s), len(t)) for s, t in examples]
     groups = bucket(lengths, cfg.training.batch_tokens, seed=0, epoch=0)
-    tokens, elapsed = 0, 0.0
+    counts = torch.bincount(torch.tensor([i for _, t in examples for i in t]),
+                            minlength=tgt_tok.vocab_size)
+    frequent = torch.argsort(counts, descending=True)[:candidates].sort().values
+    tokens, elapsed, rows = 0, 0.0, []
     for i, group in enumerate(groups[: steps + 2]):
         batch = collate([examples[j] for j in group], 0, 2, 3)
         start = time.perf_counter()
-        logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+        targets, ignore, extra = batch.tgt_out, 0, {}
+        if candidates:
+            vocab, targets = candidate_vocabulary(batch.tgt_out, frequent, 0)
+            ignore, extra = IGNORED, {"vocab": vocab}
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in, **extra)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
-                                                 batch.tgt_out.reshape(-1), ignore_index=0,
+                                                 targets.reshape(-1), ignore_index=ignore,
                                                  reduction="sum")
         opt.zero_grad()
         (loss / batch.n_tokens).backward()
@@ -84,8 +101,10 @@ def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int)
         if i >= 2:  # the first steps warm up allocators and kernels
             elapsed += time.perf_counter() - start
             tokens += batch.n_tokens
-    return {"steps": steps, "target_tokens": tokens, "seconds": elapsed,
-            "target_tokens_per_s": tokens / elapsed}
+            rows.append(logits.size(-1))
+    return {"steps": steps, "output_candidates": candidates, "target_tokens": tokens,
+            "seconds": elapsed, "target_tokens_per_s": tokens / elapsed,
+            "mean_output_rows": sum(rows) / len(rows)}
 
 
 def measure_decoding(translator: Translator, sentences: list[str], beam: int) -> dict:
@@ -101,10 +120,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, torch.get_num_threads()])
     ap.add_argument("--train-steps", type=int, default=20)
+    ap.add_argument("--output-candidates", type=int, nargs="*", default=[1000],
+                    help="also train with these training.output_candidates (0 alone: skip)")
     ap.add_argument("--decode-sentences", type=int, default=256)
+    ap.add_argument("--no-decoding", action="store_true", help="training measurements only")
     ap.add_argument("--model", default=None, help="trained model for decoding (default: bundled)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / f"speed-{platform.node()}.json"))
     args = ap.parse_args()
+    keep_freed_memory()  # as nmt train does on CPU (nmt/training/allocator.py)
 
     cfg = config.load(ROOT / "configs" / "bible-en-fr-reference.yaml")
     splits = load_splits(cfg.data)
@@ -126,12 +149,16 @@ def main() -> None:
         run = {"threads": threads,
                "gemm_gflops_fp32": gemm_peak(torch.float32),
                "gemm_gflops_bf16": gemm_peak(torch.bfloat16)}
-        run["training"] = measure_training(cfg, examples, src_tok, tgt_tok, args.train_steps)
-        achieved = run["training"]["target_tokens_per_s"] * flops / 1e9
-        run["training"]["achieved_gflops"] = achieved
-        run["training"]["fraction_of_fp32_peak"] = achieved / run["gemm_gflops_fp32"]
-        run["training"]["fp32_limit_tokens_per_s"] = run["gemm_gflops_fp32"] * 1e9 / flops
-        for quantize in ("none", "int8"):
+        for candidates in (0, *(c for c in args.output_candidates if c > 0)):
+            key = "training" if not candidates else f"training_candidates_{candidates}"
+            t = run[key] = measure_training(cfg, examples, src_tok, tgt_tok, args.train_steps,
+                                            candidates)
+            t["flops_per_target_token"] = flops_per_target_token(cfg.model, t["mean_output_rows"],
+                                                                 src_per_tgt)
+            t["achieved_gflops"] = t["target_tokens_per_s"] * t["flops_per_target_token"] / 1e9
+            t["fraction_of_fp32_peak"] = t["achieved_gflops"] / run["gemm_gflops_fp32"]
+            t["fp32_limit_tokens_per_s"] = run["gemm_gflops_fp32"] * 1e9 / t["flops_per_target_token"]
+        for quantize in () if args.no_decoding else ("none", "int8"):
             has_shortlist = Translator.load(args.model).shortlist is not None
             for shortlist in (False, True) if has_shortlist else (False,):
                 translator = Translator.load(args.model, quantize=quantize,
@@ -161,6 +188,16 @@ def table(results: dict) -> str:
             f"| {r['threads']} | {r['gemm_gflops_fp32']:.0f} / {r['gemm_gflops_bf16']:.0f} | "
             f"{t['target_tokens_per_s']:.0f} ({100 * t['fraction_of_fp32_peak']:.0f} %) | "
             f"{pair(r, '', 1)} | {pair(r, '', 5)} | {pair(r, '_shortlist', 1)} | {pair(r, '_shortlist', 5)} |")
+    rows += ["", "| threads | output layer | rows per token | training MFLOP per target token | "
+             "target tokens/s | share of the fp32 peak |", "|---|---|---|---|---|---|"]
+    for r in results["runs"]:
+        for key, t in r.items():
+            if key.startswith("training"):
+                what = ("whole vocabulary" if not t["output_candidates"] else
+                        f"batch's pieces + {t['output_candidates']} frequent")
+                rows.append(f"| {r['threads']} | {what} | {t['mean_output_rows']:.0f} | "
+                            f"{t['flops_per_target_token'] / 1e6:.1f} | {t['target_tokens_per_s']:.0f} | "
+                            f"{100 * t['fraction_of_fp32_peak']:.0f} % |")
     return "\n".join(rows)
 
 

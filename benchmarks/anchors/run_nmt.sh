@@ -7,7 +7,8 @@
 #   RUNNERS="nmt:0 onmt:1" ANCHOR_RUNNERS_DIR=... (see benchmarks/anchors/README.md)
 #
 # Environment: ANCHORS (default ../shared/anchors), NMT_PY (default .venv/bin/python),
-# NMT_CONFIG (default configs/bible-en-fr-reference.yaml, the anchors' model), plus lib.sh's.
+# NMT_CONFIG (default configs/bible-en-fr-reference.yaml, the anchors' model), NMT_SET (extra
+# space-separated config overrides, e.g. "training.output_candidates=1000"), plus lib.sh's.
 # nmt reads the raw train/dev/test files of $DATA_DIR and learns its own joint byte-level BPE
 # of 8,000 pieces (the anchors share one SentencePiece model); its hypotheses are handed to
 # score.py as one U+2581-joined piece per line, which score.py turns back into the same text.
@@ -23,6 +24,8 @@ CONFIG="${NMT_CONFIG:-$REPO/configs/bible-en-fr-reference.yaml}"
 VERSION="$("$PY" -c 'import nmt; print(nmt.__version__)')"
 TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
 MODEL="$RUN_DIR/model"
+EXTRA=()
+for item in ${NMT_SET:-}; do EXTRA+=(--set "$item"); done
 
 if [[ "${DECODE_ONLY:-0}" == 1 && -s "$RUN_DIR/stats.json" ]]; then
     log "DECODE_ONLY=1: reusing the training in $RUN_DIR"
@@ -32,7 +35,7 @@ else
     pin "$PY" -m nmt train --config "$CONFIG" --out "$MODEL" --threads 1 --quiet --force \
         --max-time "$BUDGET" \
         --set data.corpus=null --set "data.train=$DATA_DIR/train" \
-        --set data.src_lang=src --set data.tgt_lang=tgt \
+        --set data.src_lang=src --set data.tgt_lang=tgt "${EXTRA[@]}" \
         > "$RUN_DIR/train.out" 2>&1
     t1=$(now)
     TRAIN_SECONDS=$(elapsed "$t0" "$t1") BUDGET="$BUDGET" MODEL="$MODEL" PY="$PY" \
