@@ -7,6 +7,9 @@ the evaluations (a run that makes more updates per hour also evaluates more ofte
 counts updates).
 
     python benchmarks/learning_curves.py NAME=RUN_DIR NAME=RUN_DIR [--out benchmarks/results/X]
+
+RUN_DIR may also be a metrics.jsonl file: the bundled recipe's pair is kept in
+benchmarks/results/curves/, so its plot can be remade without the runs.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from pathlib import Path
 
 
 def curve(run: Path) -> dict:
-    events = [json.loads(line) for line in (run / "metrics.jsonl").open(encoding="utf-8")]
+    metrics = run if run.is_file() else run / "metrics.jsonl"
+    events = [json.loads(line) for line in metrics.open(encoding="utf-8")]
     evals, spent = [], 0.0
     for e in events:
         if e["event"] == "eval":
@@ -73,14 +77,14 @@ def plot(curves: dict[str, dict], path: Path) -> None:
     by_time.set(xlabel="minutes since start (one core)", title="per minute")
     for ax in (by_step, by_time):
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("runs", nargs="+", help="NAME=RUN_DIR; the first is the one to beat")
+    ap.add_argument("runs", nargs="+", help="NAME=RUN_DIR (or NAME=metrics.jsonl); the first is the one to beat")
     ap.add_argument("--out", required=True, help="path without suffix: writes .json and .png")
     args = ap.parse_args()
     curves = {}
