@@ -28,7 +28,7 @@ from nmt.data.corpus import load_splits
 from nmt.model import build_model
 from nmt.training.allocator import keep_freed_memory
 from nmt.training.trainer import (IGNORED, candidate_vocabulary, encode_pairs,
-                                  fused_optimizer, train_tokenizers)
+                                  frequent_targets, fused_optimizer, train_tokenizers)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,9 +79,7 @@ def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int,
                            **fused_optimizer(torch.device("cpu")))
     lengths = [(len(s), len(t)) for s, t in examples]
     groups = bucket(lengths, cfg.training.batch_tokens, seed=0, epoch=0)
-    counts = torch.bincount(torch.tensor([i for _, t in examples for i in t]),
-                            minlength=tgt_tok.vocab_size)
-    frequent = torch.argsort(counts, descending=True)[:candidates].sort().values
+    frequent = frequent_targets(examples, tgt_tok.vocab_size, tgt_tok.eos_id, candidates)
     tokens, elapsed, rows = 0, 0.0, []
     for i, group in enumerate(groups[: steps + 2]):
         batch = collate([examples[j] for j in group], 0, 2, 3)

@@ -97,6 +97,16 @@ def candidate_vocabulary(tgt_out: torch.Tensor, frequent: torch.Tensor,
     return vocab, targets
 
 
+def frequent_targets(examples: list[tuple[list[int], list[int]]], vocab_size: int, eos_id: int,
+                     n: int) -> torch.Tensor:
+    """The ``n`` most frequent target ids of ``examples`` (every sentence's end counted once),
+    sorted by id: the fixed part of every batch's candidate set."""
+    pieces = torch.tensor([i for _, target in examples for i in target], dtype=torch.long)
+    counts = torch.bincount(pieces, minlength=vocab_size)
+    counts[eos_id] += len(examples)
+    return torch.argsort(counts, descending=True, stable=True)[: min(n, vocab_size)].sort().values
+
+
 def load_start(cfg: Config) -> checkpoint.LoadedModel:
     """The model that ``training.init_from`` names, checked to have this config's architecture
     and tokenizer, so that its weights fit and its vocabulary means the same pieces."""
@@ -281,11 +291,8 @@ class Trainer:
                            f"of its output rows; {type(self.model.decoder).__name__} does not "
                            "offer CandidateDecoder (trains_on_candidates). Use model.decoder: "
                            "rnn, or set training.output_candidates: 0.")
-        pieces = torch.tensor([i for _, target in self.train_examples for i in target])
-        counts = torch.bincount(pieces, minlength=self.tgt_tok.vocab_size)
-        counts[self.tgt_tok.eos_id] += len(self.train_examples)
-        top = torch.argsort(counts, descending=True, stable=True)[: min(n, counts.numel())]
-        return top.sort().values.to(self.device)
+        return frequent_targets(self.train_examples, self.tgt_tok.vocab_size, self.tgt_tok.eos_id,
+                                n).to(self.device)
 
     def _restore(self) -> None:
         path = state.latest(self.out)
