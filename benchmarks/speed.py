@@ -27,8 +27,8 @@ from nmt.data.batching import bucket, collate
 from nmt.data.corpus import load_splits
 from nmt.model import build_model
 from nmt.training.allocator import keep_freed_memory
-from nmt.training.trainer import (IGNORED, candidate_vocabulary, encode_pairs,
-                                  frequent_targets, fused_optimizer, train_tokenizers)
+from nmt.training.candidates import candidate_cross_entropy, candidate_vocabulary, frequent_targets
+from nmt.training.trainer import encode_pairs, fused_optimizer, train_tokenizers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,9 +69,10 @@ def flops_per_target_token(m: config.ModelConfig, output_rows: float, src_per_tg
 
 
 def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int,
-                     candidates: int = 0) -> dict:
+                     candidates: int = 0, negatives: int = 0) -> dict:
     """Updates as the trainer makes them (fused Adam, clipping); ``candidates`` > 0 scores each
-    batch against its own target pieces plus that many frequent ones (Jean et al. 2015)."""
+    batch against its own target pieces plus that many frequent ones and ``negatives`` sampled
+    ones (Jean et al. 2015; nmt.training.candidates)."""
     torch.manual_seed(0)
     model, _ = build_model(cfg.model, src_tok.vocab_size, tgt_tok.vocab_size)
     model.train()
@@ -84,14 +85,15 @@ def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int,
     for i, group in enumerate(groups[: steps + 2]):
         batch = collate([examples[j] for j in group], 0, 2, 3)
         start = time.perf_counter()
-        targets, ignore, extra = batch.tgt_out, 0, {}
         if candidates:
-            vocab, targets = candidate_vocabulary(batch.tgt_out, frequent, 0)
-            ignore, extra = IGNORED, {"vocab": vocab}
-        logits = model(batch.src, batch.src_lengths, batch.tgt_in, **extra)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
-                                                 targets.reshape(-1), ignore_index=ignore,
-                                                 reduction="sum")
+            sample = candidate_vocabulary(batch.tgt_out, frequent, 0, tgt_tok.vocab_size, negatives)
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in, vocab=sample.vocab)
+            loss = candidate_cross_entropy(logits, sample, 0.0, tgt_tok.vocab_size)
+        else:
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
+                                                     batch.tgt_out.reshape(-1), ignore_index=0,
+                                                     reduction="sum")
         opt.zero_grad()
         (loss / batch.n_tokens).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -100,7 +102,8 @@ def measure_training(cfg: config.Config, examples, src_tok, tgt_tok, steps: int,
             elapsed += time.perf_counter() - start
             tokens += batch.n_tokens
             rows.append(logits.size(-1))
-    return {"steps": steps, "output_candidates": candidates, "target_tokens": tokens,
+    return {"steps": steps, "output_candidates": candidates, "output_negatives": negatives,
+            "target_tokens": tokens,
             "seconds": elapsed, "target_tokens_per_s": tokens / elapsed,
             "mean_output_rows": sum(rows) / len(rows)}
 
@@ -120,6 +123,8 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=20)
     ap.add_argument("--output-candidates", type=int, nargs="*", default=[1000],
                     help="also train with these training.output_candidates (0 alone: skip)")
+    ap.add_argument("--output-negatives", type=int, default=500,
+                    help="training.output_negatives for the runs with candidates")
     ap.add_argument("--decode-sentences", type=int, default=256)
     ap.add_argument("--no-decoding", action="store_true", help="training measurements only")
     ap.add_argument("--model", default=None, help="trained model for decoding (default: bundled)")
@@ -150,7 +155,7 @@ def main() -> None:
         for candidates in (0, *(c for c in args.output_candidates if c > 0)):
             key = "training" if not candidates else f"training_candidates_{candidates}"
             t = run[key] = measure_training(cfg, examples, src_tok, tgt_tok, args.train_steps,
-                                            candidates)
+                                            candidates, args.output_negatives if candidates else 0)
             t["flops_per_target_token"] = flops_per_target_token(cfg.model, t["mean_output_rows"],
                                                                  src_per_tgt)
             t["achieved_gflops"] = t["target_tokens_per_s"] * t["flops_per_target_token"] / 1e9
@@ -192,7 +197,8 @@ def table(results: dict) -> str:
         for key, t in r.items():
             if key.startswith("training"):
                 what = ("whole vocabulary" if not t["output_candidates"] else
-                        f"batch's pieces + {t['output_candidates']} frequent")
+                        f"batch's pieces + {t['output_candidates']} frequent"
+                        f" + {t.get('output_negatives', 0)} sampled")
                 rows.append(f"| {r['threads']} | {what} | {t['mean_output_rows']:.0f} | "
                             f"{t['flops_per_target_token'] / 1e6:.1f} | {t['target_tokens_per_s']:.0f} | "
                             f"{100 * t['fraction_of_fp32_peak']:.0f} % |")

@@ -118,6 +118,9 @@ class TrainingConfig:
     # Per-batch output vocabulary (Jean et al. 2015): 0 trains against the whole softmax; N > 0
     # against each batch's own target pieces plus the N most frequent ones.
     output_candidates: int = 0
+    # ...plus this many pieces sampled uniformly from the rest of the vocabulary per batch, with
+    # the sampled-softmax correction, so that pieces outside the batch are pushed down too.
+    output_negatives: int = 0
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "training.wait_k": (0, 10_000),
     "training.prefix_pairs": (0.0, 1.0),
     "training.output_candidates": (0, 10_000_000),
+    "training.output_negatives": (0, 10_000_000),
     "data.train[].weight": (1e-6, 1000.0),
     "decoding.beam": (1, 100),
     "decoding.length_penalty": (0.0, 10.0),

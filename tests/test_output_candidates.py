@@ -10,7 +10,8 @@ from conftest import micro_config
 
 from nmt.data.batching import collate
 from nmt.errors import NmtError
-from nmt.training.trainer import IGNORED, Trainer, candidate_vocabulary, train
+from nmt.training.candidates import IGNORED, candidate_vocabulary
+from nmt.training.trainer import Trainer, train
 
 
 def trainer(tmp_path, **training) -> Trainer:
@@ -53,7 +54,8 @@ def test_a_small_candidate_set_holds_every_gold_piece_and_is_cheaper(tmp_path):
     assert len(t.frequent) == 20
     pad = t.tgt_tok.pad_id
     for batch in batches(t):
-        vocab, targets = candidate_vocabulary(batch.tgt_out, t.frequent, pad)
+        sample = candidate_vocabulary(batch.tgt_out, t.frequent, pad, t.tgt_tok.vocab_size)
+        vocab, targets = sample.vocab, sample.targets
         gold = batch.tgt_out[batch.tgt_out != pad]
         assert set(gold.tolist()) <= set(vocab.tolist())
         assert set(t.frequent.tolist()) <= set(vocab.tolist())
@@ -93,3 +95,61 @@ def test_a_decoder_without_the_capability_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(AttentionalRNNDecoder, "trains_on_candidates", False)
     with pytest.raises(NmtError, match="training.output_candidates needs a decoder .*CandidateDecoder"):
         trainer(tmp_path, output_candidates=20)
+
+
+def test_sampled_negatives_come_from_outside_the_certain_set_with_their_weight():
+    pad, vocab_size = 0, 300
+    gen = torch.Generator().manual_seed(3)
+    tgt_out = torch.randint(4, 60, (8, 12), generator=gen)
+    tgt_out[:, -3:] = pad
+    frequent = torch.arange(1, 41)
+    sample = candidate_vocabulary(tgt_out, frequent, pad, vocab_size, negatives=50, generator=gen)
+    certain = set(tgt_out.reshape(-1).tolist()) | set(frequent.tolist())
+    ids = sample.vocab.tolist()
+    assert ids == sorted(set(ids)) and len(ids) == len(certain) + 50
+    rest = vocab_size - len(certain)
+    for i, w in zip(ids, sample.weight.tolist()):
+        assert w == (1.0 if i in certain else pytest.approx(rest / 50))
+    real = sample.targets != IGNORED
+    assert torch.equal(sample.vocab[sample.targets[real]], tgt_out[real])
+    # more negatives than the rest of the vocabulary: every id, each standing for itself
+    every = candidate_vocabulary(tgt_out, frequent, pad, vocab_size, negatives=10_000, generator=gen)
+    assert every.vocab.tolist() == list(range(vocab_size)) and (every.weight == 1).all()
+
+
+def test_corrected_candidates_estimate_the_whole_softmax_normaliser_without_bias():
+    """E[sum over candidates of exp(z + log weight)] = sum over the vocabulary of exp(z): the
+    sampled-softmax correction, checked by drawing many candidate sets for one set of logits."""
+    gen = torch.Generator().manual_seed(0)
+    vocab_size, pad = 400, 0
+    z = torch.randn(vocab_size, generator=gen) * 2
+    tgt_out = torch.tensor([[5, 9, 17, pad]])
+    frequent = torch.arange(1, 30)
+    estimates = []
+    for _ in range(4000):
+        sample = candidate_vocabulary(tgt_out, frequent, pad, vocab_size, negatives=40, generator=gen)
+        estimates.append(float((z[sample.vocab] + sample.weight.log()).exp().sum()))
+    assert sum(estimates) / len(estimates) == pytest.approx(float(z.exp().sum()), rel=0.03)
+    # without the correction the same sets underestimate it badly
+    plain = candidate_vocabulary(tgt_out, frequent, pad, vocab_size, negatives=40, generator=gen)
+    assert float(z[plain.vocab].exp().sum()) < 0.5 * float(z.exp().sum())
+
+
+def test_training_with_sampled_negatives_runs_and_reports_the_whole_softmax_loss(tmp_path):
+    t = trainer(tmp_path, output_candidates=20, output_negatives=30, label_smoothing=0.1)
+    batch = next(batches(t))
+    full, _ = loss_and_grads(t, batch, candidates=False)
+    sampled = torch.stack([loss_and_grads(t, batch, candidates=True)[0] for _ in range(20)])
+    # an estimate of the whole softmax's loss, not the much lower loss of a small softmax
+    small, _ = loss_and_grads(trainer(tmp_path / "small", output_candidates=20), batch, candidates=True)
+    assert abs(float(sampled.mean()) - float(full)) < abs(float(small) - float(full))
+    train(micro_config(max_steps=4, eval_every=4, output_candidates=20, output_negatives=30),
+          tmp_path / "neg", progress=False)
+    evals = [json.loads(x) for x in (tmp_path / "neg" / "metrics.jsonl").read_text().splitlines()
+             if '"eval"' in x]
+    assert evals and evals[-1]["dev_loss"] > 0
+
+
+def test_negatives_without_candidates_are_refused(tmp_path):
+    with pytest.raises(NmtError, match="training.output_negatives .* training.output_candidates is 0"):
+        trainer(tmp_path, output_negatives=30)

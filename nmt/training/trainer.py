@@ -38,6 +38,7 @@ from nmt.evaluation.metrics import score
 from nmt.model import Seq2Seq, build_model, count_parameters, record_options
 from nmt.training import distributed, state
 from nmt.training.allocator import keep_freed_memory
+from nmt.training.candidates import candidate_cross_entropy, candidate_vocabulary, frequent_targets
 from nmt.training.prefixes import prefix_pairs
 from nmt.training.schedule import Schedule
 
@@ -82,29 +83,6 @@ def train_tokenizers(cfg: Config, src: list[str], tgt: list[str]):
 
 # Model keys a fine-tuning run may change: they shape training, not the weights.
 _TUNABLE = ("dropout", "embedding_dropout", "init_range")
-
-
-IGNORED = -100  # the target of a padding position under a per-batch output vocabulary
-
-
-def candidate_vocabulary(tgt_out: torch.Tensor, frequent: torch.Tensor,
-                         pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch's output vocabulary and its targets in it: tgt_out (batch, tgt_len) and the
-    always-included ``frequent`` ids -> (sorted ids (n,), targets (batch, tgt_len) as positions
-    in those ids, :data:`IGNORED` at padding). Every gold piece of the batch is a candidate."""
-    vocab = torch.unique(torch.cat([tgt_out.reshape(-1), frequent]))  # sorted
-    targets = torch.searchsorted(vocab, tgt_out).masked_fill(tgt_out == pad, IGNORED)
-    return vocab, targets
-
-
-def frequent_targets(examples: list[tuple[list[int], list[int]]], vocab_size: int, eos_id: int,
-                     n: int) -> torch.Tensor:
-    """The ``n`` most frequent target ids of ``examples`` (every sentence's end counted once),
-    sorted by id: the fixed part of every batch's candidate set."""
-    pieces = torch.tensor([i for _, target in examples for i in target], dtype=torch.long)
-    counts = torch.bincount(pieces, minlength=vocab_size)
-    counts[eos_id] += len(examples)
-    return torch.argsort(counts, descending=True, stable=True)[: min(n, vocab_size)].sort().values
 
 
 def load_start(cfg: Config) -> checkpoint.LoadedModel:
@@ -285,6 +263,11 @@ class Trainer:
         """The ``n`` most frequent target ids of the training data (every id once ``n`` covers
         the vocabulary), always candidates of the per-batch output vocabulary; None: off."""
         if not n:
+            if self.cfg.training.output_negatives:
+                raise NmtError("training.output_negatives adds sampled pieces to a per-batch output "
+                               "vocabulary, but training.output_candidates is 0 (the whole "
+                               "softmax). Set training.output_candidates (e.g. 1000), or "
+                               "training.output_negatives: 0.")
             return None
         if not supports(self.model.decoder, CandidateDecoder):
             raise NmtError(f"training.output_candidates needs a decoder that can score a subset "
@@ -332,25 +315,27 @@ class Trainer:
         (:class:`nmt.waitk.PrefixToPrefix`, maybe data-parallel) and reads with lag k.
 
         ``candidates`` (training with ``training.output_candidates``): the softmax runs over
-        the batch's own target pieces plus the most frequent ones only (Jean et al. 2015, whose
-        correction terms cancel for a candidate set chosen this way), so the output layer, the
-        largest product per target token, shrinks from the whole vocabulary to that set. Label
-        smoothing spreads its mass over the same set; with every id a candidate, loss and
-        gradients are the whole softmax's.
+        the batch's own target pieces, the most frequent ones and ``training.output_negatives``
+        sampled ones only (:mod:`nmt.training.candidates`), so the output layer, the largest
+        product per target token, shrinks from the whole vocabulary to that set; with every id
+        a candidate, loss and gradients are the whole softmax's.
         """
-        targets, ignore, extra = batch.tgt_out, self.tgt_tok.pad_id, {}
+        t = self.cfg.training
+        sample = None
         if candidates and self.frequent is not None:
-            vocab, targets = candidate_vocabulary(batch.tgt_out, self.frequent, self.tgt_tok.pad_id)
-            ignore, extra = IGNORED, {"vocab": vocab}
+            sample = candidate_vocabulary(batch.tgt_out, self.frequent, self.tgt_tok.pad_id,
+                                          self.tgt_tok.vocab_size, t.output_negatives)
+        extra = {} if sample is None else {"vocab": sample.vocab}
         with self.autocast():
             if k:
                 logits = model(batch.src, batch.src_lengths, batch.tgt_in, k, **extra)
             else:
                 logits = model(batch.src, batch.src_lengths, batch.tgt_in, **extra)
+        if sample is not None:
+            return candidate_cross_entropy(logits, sample, t.label_smoothing, self.tgt_tok.vocab_size)
         return F.cross_entropy(
-            logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1),
-            ignore_index=ignore, label_smoothing=self.cfg.training.label_smoothing,
-            reduction="sum",
+            logits.float().reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1),
+            ignore_index=self.tgt_tok.pad_id, label_smoothing=t.label_smoothing, reduction="sum",
         )
 
     def evaluate(self) -> dict[str, float]:
