@@ -220,6 +220,8 @@ class Trainer:
             self.model.load_state_dict(start.model.state_dict())
         self.model.to(self.device)
         self.frequent = self._frequent_targets(t.output_candidates)
+        # Each process draws its own negatives, and a run draws the same ones each time.
+        self.negatives = torch.Generator().manual_seed(t.seed * 7919 + self.world.rank)
         provenance["tokenizer"] = registry.get("tokenizers", cfg.tokenizer.type).provenance
         self.meta_base = {
             "name": self.out.name, "src_lang": cfg.data.src_lang, "tgt_lang": cfg.data.tgt_lang,
@@ -324,7 +326,8 @@ class Trainer:
         sample = None
         if candidates and self.frequent is not None:
             sample = candidate_vocabulary(batch.tgt_out, self.frequent, self.tgt_tok.pad_id,
-                                          self.tgt_tok.vocab_size, t.output_negatives)
+                                          self.tgt_tok.vocab_size, t.output_negatives,
+                                          self.negatives)
         extra = {} if sample is None else {"vocab": sample.vocab}
         with self.autocast():
             if k:
