@@ -220,8 +220,7 @@ class Trainer:
             self.model.load_state_dict(start.model.state_dict())
         self.model.to(self.device)
         self.frequent = self._frequent_targets(t.output_candidates)
-        # Each process draws its own negatives, and a run draws the same ones each time.
-        self.negatives = torch.Generator().manual_seed(t.seed * 7919 + self.world.rank)
+        self.negatives: torch.Generator | None = None  # set per update: see update()
         provenance["tokenizer"] = registry.get("tokenizers", cfg.tokenizer.type).provenance
         self.meta_base = {
             "name": self.out.name, "src_lang": cfg.data.src_lang, "tgt_lang": cfg.data.tgt_lang,
@@ -405,6 +404,10 @@ class Trainer:
         total_tokens = sum(self.lengths[i][1] + 1 for b in group for i in b)
         mine = group[self.world.rank :: self.world.size]
         loss_total, tokens = 0.0, 0
+        # Sampled output negatives: each process its own, fixed by (seed, update, rank) so that
+        # a resumed run draws what the uninterrupted one would have.
+        self.negatives = torch.Generator().manual_seed(
+            (t.seed * 1_000_003 + self.position["step"]) * 1024 + self.world.rank)
         for j, indices in enumerate(mine):
             batch = collate([self.train_examples[i] for i in indices], tok.pad_id, tok.bos_id,
                             tok.eos_id).to(self.device)
