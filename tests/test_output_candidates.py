@@ -153,3 +153,25 @@ def test_training_with_sampled_negatives_runs_and_reports_the_whole_softmax_loss
 def test_negatives_without_candidates_are_refused(tmp_path):
     with pytest.raises(NmtError, match="training.output_negatives .* training.output_candidates is 0"):
         trainer(tmp_path, output_negatives=30)
+
+
+def test_a_resumed_run_draws_the_same_negatives_as_an_uninterrupted_one(tmp_path):
+    from safetensors.torch import load_file
+
+    def cfg(steps: int):
+        c = micro_config(max_steps=steps, eval_every=3, save_every=3, output_candidates=20,
+                         output_negatives=30)
+        c.model.dropout = 0.0
+        return c
+
+    train(cfg(6), tmp_path / "whole", progress=False)
+    train(cfg(3), tmp_path / "halves", progress=False)
+    train(cfg(6), tmp_path / "halves", progress=False, resume=True)
+    def last(run):
+        return load_file(str(run / "checkpoints" / (run / "checkpoints" / "latest").read_text().strip()
+                             / "model.safetensors"))
+
+    whole, halves = last(tmp_path / "whole"), last(tmp_path / "halves")
+    assert (tmp_path / "halves" / "checkpoints" / "latest").read_text().strip().endswith("6")
+    for k in whole:
+        torch.testing.assert_close(halves[k], whole[k], atol=0, rtol=0, msg=k)
