@@ -153,6 +153,12 @@ class Translator:
                            f"{self.options.quantize!r}); pass it to Translator.load instead.")
         return resolved
 
+    def encode_source(self, text: str, options: DecodingOptions) -> list[int]:
+        """A source text as the model reads it: its pieces, capped at
+        ``decoding.max_source_length`` (with a TruncatedInputWarning); blank text reads as []."""
+        text = text.strip()
+        return self._truncate(self.src_tokenizer.encode(text), options) if text else []
+
     def _truncate(self, ids: list[int], options: DecodingOptions) -> list[int]:
         """Cap a source at ``decoding.max_source_length`` pieces, with a warning that says so:
         the model never saw longer sentences, and search time grows with the length."""
@@ -228,7 +234,7 @@ class Translator:
         """The ``nbest`` best translations of one text (the beam widens to at least ``nbest``),
         with scores and attention matrices."""
         opts = self.resolve(options, beam=beam, length_penalty=length_penalty)
-        ids = self._truncate(self.src_tokenizer.encode(text.strip()), opts)
+        ids = self.encode_source(text, opts)
         if not ids:
             return []
         src_pieces = self.src_tokenizer.pieces(ids)

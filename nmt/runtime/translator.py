@@ -115,6 +115,12 @@ class Translator:
                            f"{self.options.quantize!r}); export it again to change it.")
         return resolved
 
+    def encode_source(self, text: str, options: DecodingOptions) -> list[int]:
+        """A source text as the model reads it: its pieces, capped at
+        ``decoding.max_source_length`` (with a TruncatedInputWarning); blank text reads as []."""
+        text = text.strip()
+        return self._truncate(self.src_tokenizer.encode(text), options) if text else []
+
     def _truncate(self, ids: list[int], options: DecodingOptions) -> list[int]:
         cap = options.max_source_length
         if len(ids) > cap:
@@ -177,7 +183,7 @@ class Translator:
                            options: Any = None) -> list[Hypothesis]:
         """The ``nbest`` best translations of one text, with scores and attention matrices."""
         opts = self.resolve(options, beam=beam, length_penalty=length_penalty)
-        ids = self._truncate(self.src_tokenizer.encode(text.strip()), opts)
+        ids = self.encode_source(text, opts)
         if not ids:
             return []
         src_pieces = self.src_tokenizer.pieces(ids)

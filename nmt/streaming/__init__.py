@@ -182,8 +182,7 @@ class Stream:
     # -- internals -------------------------------------------------------------------------------
     def _advance(self, final: bool) -> Update:
         words = self._text[: self._read]
-        source = self.translator.src_tokenizer.encode(words.strip()) if words.strip() else []
-        source = self.translator._truncate(source, self.options)
+        source = self.translator.encode_source(words, self.options)
         self._state, committed, tentative = self._policy.advance(
             self.translator, self.options, self._state, source, final)
         n_words = len(words.split())
