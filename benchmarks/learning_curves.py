@@ -34,6 +34,10 @@ def curve(run: Path) -> dict:
     return {"run": str(run), "evals": evals, "mean_target_tokens_per_s": rate}
 
 
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def first_reaching(evals: list[dict], bleu: float, key: str) -> float | None:
     return next((e[key] for e in evals if e["dev_bleu"] >= bleu), None)
 
@@ -50,6 +54,9 @@ def compare(base: dict, new: dict) -> dict:
     return {
         "equal_updates": by_step,
         "max_abs_gap_at_equal_updates": max((abs(r["new"] - r["base"]) for r in by_step), default=None),
+        # one evaluation moves by about half a BLEU point either way: means say more than any one
+        "mean_gap_at_equal_updates": mean([r["new"] - r["base"] for r in by_step]),
+        "mean_gap_second_half": mean([r["new"] - r["base"] for r in by_step[len(by_step) // 2:]]),
         "last_common_step": by_step[-1] if by_step else None,
         "base_best_dev_bleu": bar, "base_best_at_seconds": bar_seconds,
         "base_last_seconds": base["evals"][-1]["seconds"],
