@@ -157,16 +157,17 @@ class Translator:
         """A source text as the model reads it: its pieces, capped at
         ``decoding.max_source_length`` (with a TruncatedInputWarning); blank text reads as []."""
         text = text.strip()
-        return self._truncate(self.src_tokenizer.encode(text), options) if text else []
+        return self._truncate(self.src_tokenizer.encode(text), options, stacklevel=4) if text else []
 
-    def _truncate(self, ids: list[int], options: DecodingOptions) -> list[int]:
+    def _truncate(self, ids: list[int], options: DecodingOptions, stacklevel: int = 3) -> list[int]:
         """Cap a source at ``decoding.max_source_length`` pieces, with a warning that says so:
-        the model never saw longer sentences, and search time grows with the length."""
+        the model never saw longer sentences, and search time grows with the length.
+        ``stacklevel`` 3 names the line that called the public method calling this one."""
         cap = options.max_source_length
         if len(ids) > cap:
             warnings.warn(f"an input of {len(ids)} pieces was truncated to {cap} "
                           "(decoding.max_source_length); split long texts into sentences.",
-                          TruncatedInputWarning, stacklevel=3)
+                          TruncatedInputWarning, stacklevel=stacklevel)
             return ids[:cap]
         return ids
 
@@ -207,7 +208,9 @@ class Translator:
         if isinstance(texts, str):
             raise NmtError("translate() takes a list of strings; wrap a single sentence in [ ].")
         opts = self.resolve(options, beam=beam, length_penalty=length_penalty, batch_size=batch_size)
-        ids = [self._truncate(x, opts) for x in self.src_tokenizer.encode_batch([t.strip() for t in texts])]
+        ids = []  # a loop, not a comprehension: a warning names the caller's line (see _truncate)
+        for encoded in self.src_tokenizer.encode_batch([t.strip() for t in texts]):
+            ids.append(self._truncate(encoded, opts))
         outputs = [""] * len(texts)
         todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))
         batches = [todo[s : s + opts.batch_size] for s in range(0, len(todo), opts.batch_size)]
