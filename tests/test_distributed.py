@@ -77,3 +77,30 @@ def test_ranks_whose_clocks_disagree_still_stop_together(tmp_path, hurried_rank)
     assert {s[1] for s in summaries} == {"max_time"}  # the same reason on both ranks
     assert summaries[0][2] == summaries[1][2]  # and the same final step
     assert end_record(run)["reason"] == "max_time"
+
+
+def test_each_rank_draws_its_own_dropout_masks(tmp_path):
+    """Both ranks train on the same batch with dropout 0.5: equal losses would mean rank 1
+    repeats rank 0's masks (both start from the run's seed), so its batches add less noise and
+    less regularisation than a second process should."""
+    script = tmp_path / "one_update_on_one_batch.py"
+    script.write_text(
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from nmt import config\n"
+        "from nmt.training.trainer import Trainer\n"
+        "cfg = config.load(sys.argv[1])\n"
+        "cfg.model.dropout = 0.5\n"
+        "trainer = Trainer(cfg, Path(sys.argv[2]), progress=False)\n"
+        "trainer.setup()\n"
+        "batch = list(range(8))\n"
+        "loss, _ = trainer.update([batch, batch])\n"
+        "open(f\"{sys.argv[2]}.rank{os.environ['RANK']}\", 'w').write(repr(loss))\n",
+        encoding="utf-8",
+    )
+    run = tmp_path / "run"
+    proc = torchrun(str(script), str(config_file(tmp_path)), str(run))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    losses = [float((tmp_path / f"run.rank{r}").read_text()) for r in (0, 1)]
+    assert losses[0] > 0 and losses[1] > 0
+    assert losses[0] != losses[1]

@@ -406,8 +406,13 @@ class Trainer:
         loss_total, tokens = 0.0, 0
         # Sampled output negatives: each process its own, fixed by (seed, update, rank) so that
         # a resumed run draws what the uninterrupted one would have.
-        self.negatives = torch.Generator().manual_seed(
-            (t.seed * 1_000_003 + self.position["step"]) * 1024 + self.world.rank)
+        draw_seed = (t.seed * 1_000_003 + self.position["step"]) * 1024 + self.world.rank
+        self.negatives = torch.Generator().manual_seed(draw_seed)
+        if self.world.rank:
+            # Dropout: rank 0 draws from the run's stream (saved with checkpoints, so one
+            # process runs as before); every other rank started from the same seed and would
+            # repeat rank 0's masks on its own batches, so it draws from (seed, update, rank).
+            torch.manual_seed(draw_seed)
         for j, indices in enumerate(mine):
             batch = collate([self.train_examples[i] for i in indices], tok.pad_id, tok.bos_id,
                             tok.eos_id).to(self.device)
