@@ -123,8 +123,8 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=20)
     ap.add_argument("--output-candidates", type=int, nargs="*", default=[1000],
                     help="also train with these training.output_candidates (0 alone: skip)")
-    ap.add_argument("--output-negatives", type=int, default=500,
-                    help="training.output_negatives for the runs with candidates")
+    ap.add_argument("--output-negatives", type=int, nargs="+", default=[0, 2000],
+                    help="training.output_negatives for the runs with candidates (each value)")
     ap.add_argument("--decode-sentences", type=int, default=256)
     ap.add_argument("--no-decoding", action="store_true", help="training measurements only")
     ap.add_argument("--model", default=None, help="trained model for decoding (default: bundled)")
@@ -152,10 +152,13 @@ def main() -> None:
         run = {"threads": threads,
                "gemm_gflops_fp32": gemm_peak(torch.float32),
                "gemm_gflops_bf16": gemm_peak(torch.bfloat16)}
-        for candidates in (0, *(c for c in args.output_candidates if c > 0)):
-            key = "training" if not candidates else f"training_candidates_{candidates}"
+        outputs = [(0, 0)] + [(c, n) for c in args.output_candidates if c > 0
+                              for n in args.output_negatives]
+        for candidates, negatives in outputs:
+            key = ("training" if not candidates else f"training_candidates_{candidates}"
+                   + (f"_negatives_{negatives}" if negatives else ""))
             t = run[key] = measure_training(cfg, examples, src_tok, tgt_tok, args.train_steps,
-                                            candidates, args.output_negatives if candidates else 0)
+                                            candidates, negatives)
             t["flops_per_target_token"] = flops_per_target_token(cfg.model, t["mean_output_rows"],
                                                                  src_per_tgt)
             t["achieved_gflops"] = t["target_tokens_per_s"] * t["flops_per_target_token"] / 1e9
