@@ -81,7 +81,7 @@ def plot(curves: dict[str, dict], path: Path) -> None:
         by_step.plot(steps, bleu, "o-", ms=3, label=name)
         by_time.plot([e["seconds"] / 60 for e in c["evals"]], bleu, "o-", ms=3, label=name)
     by_step.set(xlabel="updates", ylabel="dev BLEU (greedy, 500 verses)", title="per update")
-    by_time.set(xlabel="minutes since start (one core)", title="per minute")
+    by_time.set(xlabel="minutes since start", title="per minute")
     for ax in (by_step, by_time):
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
