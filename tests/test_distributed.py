@@ -44,6 +44,19 @@ def end_record(run: Path) -> dict:
     return [r for r in records if r["event"] == "end"][-1]
 
 
+def on_both_ranks(tmp_path: Path, body: str) -> list[str]:
+    """Run ``body`` (Python; ``sys.argv[1]`` the config, ``sys.argv[2]`` the run directory,
+    ``rank`` this process's rank; it sets ``result``) on two ranks; each rank's result, in order.
+    Each rank writes its own file: two ranks printing at once interleave their lines."""
+    script = tmp_path / "on_both_ranks.py"
+    script.write_text("import os, sys\nrank = int(os.environ['RANK'])\n" + body
+                      + "open(f'{sys.argv[2]}.rank{rank}', 'w').write(str(result))\n", encoding="utf-8")
+    run = tmp_path / "run"
+    proc = torchrun(str(script), str(config_file(tmp_path)), str(run))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [(tmp_path / f"run.rank{r}").read_text() for r in (0, 1)]
+
+
 def test_max_time_ends_a_two_process_run(tmp_path):
     run = tmp_path / "run"
     proc = torchrun("-m", "nmt", "train", "--quiet", "--config", str(config_file(tmp_path)),
@@ -57,23 +70,14 @@ def test_max_time_ends_a_two_process_run(tmp_path):
 @pytest.mark.parametrize("hurried_rank", [0, 1])
 def test_ranks_whose_clocks_disagree_still_stop_together(tmp_path, hurried_rank):
     """One rank's budget runs out long before the other's: both stop at its step."""
-    script = tmp_path / "train_on_rank_budgets.py"
-    script.write_text(
-        "import os, sys\n"
+    summaries = [r.split() for r in on_both_ranks(tmp_path, (
         "from nmt import config\n"
         "from nmt.training.trainer import train\n"
-        "rank = int(os.environ['RANK'])\n"
         f"budget = 3.0 if rank == {hurried_rank} else 10_000.0\n"
         "summary = train(config.load(sys.argv[1]), sys.argv[2], max_time=budget, progress=False)\n"
-        "open(f'{sys.argv[2]}.rank{rank}', 'w').write(f\"{rank} {summary['reason']} {summary['steps']}\")\n",
-        encoding="utf-8",
-    )
+        "result = f\"{rank} {summary['reason']} {summary['steps']}\"\n"))]
     run = tmp_path / "run"
-    proc = torchrun(str(script), str(config_file(tmp_path)), str(run))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    # Each rank writes its own file: two ranks printing at once interleave their lines.
-    summaries = [(tmp_path / f"run.rank{r}").read_text().split() for r in (0, 1)]
-    assert [s[0] for s in summaries] == ["0", "1"], proc.stdout
+    assert [s[0] for s in summaries] == ["0", "1"]
     assert {s[1] for s in summaries} == {"max_time"}  # the same reason on both ranks
     assert summaries[0][2] == summaries[1][2]  # and the same final step
     assert end_record(run)["reason"] == "max_time"
@@ -83,9 +87,7 @@ def test_each_rank_draws_its_own_dropout_masks(tmp_path):
     """Both ranks train on the same batch with dropout 0.5: equal losses would mean rank 1
     repeats rank 0's masks (both start from the run's seed), so its batches add less noise and
     less regularisation than a second process should."""
-    script = tmp_path / "one_update_on_one_batch.py"
-    script.write_text(
-        "import os, sys\n"
+    losses = [float(r) for r in on_both_ranks(tmp_path, (
         "from pathlib import Path\n"
         "from nmt import config\n"
         "from nmt.training.trainer import Trainer\n"
@@ -94,13 +96,6 @@ def test_each_rank_draws_its_own_dropout_masks(tmp_path):
         "trainer = Trainer(cfg, Path(sys.argv[2]), progress=False)\n"
         "trainer.setup()\n"
         "batch = list(range(8))\n"
-        "loss, _ = trainer.update([batch, batch])\n"
-        "open(f\"{sys.argv[2]}.rank{os.environ['RANK']}\", 'w').write(repr(loss))\n",
-        encoding="utf-8",
-    )
-    run = tmp_path / "run"
-    proc = torchrun(str(script), str(config_file(tmp_path)), str(run))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    losses = [float((tmp_path / f"run.rank{r}").read_text()) for r in (0, 1)]
+        "result, _ = trainer.update([batch, batch])\n"))]
     assert losses[0] > 0 and losses[1] > 0
     assert losses[0] != losses[1]
