@@ -221,3 +221,7 @@ def test_torchrun_two_processes_match_one_process(tmp_path, extra):
     records = [json.loads(x) for x in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
     assert records[0]["world_size"] == 2
     assert len([r for r in records if r["event"] == "start"]) == 1  # only rank 0 writes
+    single = [json.loads(x) for x in (tmp_path / "single" / "metrics.jsonl").read_text().splitlines()]
+    # the run's record counts what every rank trained on, as one process accumulating would
+    assert records[-1]["event"] == single[-1]["event"] == "end"
+    assert records[-1]["tgt_tokens"] == single[-1]["tgt_tokens"] > 0

@@ -41,6 +41,14 @@ class World:
         dist.all_reduce(code, op=dist.ReduceOp.MAX)
         return reasons[int(code.item()) - 1] if code.item() else None
 
+    def sum(self, *values: float) -> list[float]:
+        """Each value summed over the ranks (a collective, like :meth:`agree`)."""
+        if not self.distributed:
+            return list(values)
+        totals = torch.tensor(values, dtype=torch.float64, device=self.device)
+        dist.all_reduce(totals)
+        return totals.tolist()
+
     def barrier(self) -> None:
         if self.distributed:
             dist.barrier()

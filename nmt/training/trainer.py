@@ -512,7 +512,7 @@ class Trainer:
         summary = {"event": "end", "reason": stop, "steps": pos["step"], "epochs": pos["epoch"],
                    "best": self.best[0][0] if self.best else None,
                    "metric": t.early_stopping_metric, "loop_seconds": round(loop_seconds, 3),
-                   "tgt_tokens": session["tokens"]}  # trained on by this process, this session
+                   "tgt_tokens": int(self.world.sum(session["tokens"])[0])}  # all ranks, this session
         self.log(summary)
         if self.world.is_main:
             from nmt.training.plot import plot_learning_curves
@@ -524,11 +524,7 @@ class Trainer:
         return summary
 
     def _log_window(self, window: dict, bar, last_scores: dict) -> None:
-        loss, tokens = window["loss"], window["tokens"]
-        if self.world.distributed:
-            totals = torch.tensor([loss, float(tokens)], device=self.world.device)
-            torch.distributed.all_reduce(totals)
-            loss, tokens = totals[0].item(), int(totals[1].item())
+        loss, tokens = self.world.sum(window["loss"], window["tokens"])
         rate = tokens / max(time.monotonic() - window["start"], 1e-9)
         record = {"event": "train", **self.position, "loss": loss / max(1, tokens),
                   "lr": self.schedule.lr, "tgt_tokens_per_s": rate}
