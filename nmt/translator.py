@@ -10,9 +10,7 @@ decoding settings are one :class:`~nmt.config.DecodingOptions` value, resolved o
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,26 +22,14 @@ from nmt.errors import NmtError
 from nmt.model import Seq2Seq, count_parameters
 from nmt.search import SearchResult, beam_search
 from nmt.shortlist import Shortlist
+from nmt.translating import Hypothesis, TextTranslator, TruncatedInputWarning
+
+__all__ = ["BUNDLED_MODEL", "Hypothesis", "Translator", "TruncatedInputWarning"]
 
 BUNDLED_MODEL = Path(__file__).parent / "models" / "bible-en-fr"
 
 
-class TruncatedInputWarning(UserWarning):
-    """An input longer than the model's source cap was cut; the CLI prints it once per line."""
-
-
-@dataclass
-class Hypothesis:
-    """One translation with its score and attention (rows: target pieces, columns: source pieces)."""
-
-    text: str
-    score: float
-    src_pieces: list[str]
-    tgt_pieces: list[str]
-    attention: list[list[float]]
-
-
-class Translator:
+class Translator(TextTranslator):
     """A model with its tokenizers and its resolved :class:`DecodingOptions` (``options``)."""
 
     def __init__(
@@ -119,7 +105,6 @@ class Translator:
     @classmethod
     def _ensemble(cls, members: list[Translator]) -> Translator:
         from nmt.ensemble import Ensemble
-        from nmt.shortlist import Shortlist
 
         first = members[0]
         for other in members[1:]:
@@ -153,30 +138,12 @@ class Translator:
                            f"{self.options.quantize!r}); pass it to Translator.load instead.")
         return resolved
 
-    def encode_source(self, text: str, options: DecodingOptions) -> list[int]:
-        """A source text as the model reads it: its pieces, capped at
-        ``decoding.max_source_length`` (with a TruncatedInputWarning); blank text reads as []."""
-        text = text.strip()
-        return self._truncate(self.src_tokenizer.encode(text), options, stacklevel=4) if text else []
-
-    def _truncate(self, ids: list[int], options: DecodingOptions, stacklevel: int = 3) -> list[int]:
-        """Cap a source at ``decoding.max_source_length`` pieces, with a warning that says so:
-        the model never saw longer sentences, and search time grows with the length.
-        ``stacklevel`` 3 names the line that called the public method calling this one."""
-        cap = options.max_source_length
-        if len(ids) > cap:
-            warnings.warn(f"an input of {len(ids)} pieces was truncated to {cap} "
-                          "(decoding.max_source_length); split long texts into sentences.",
-                          TruncatedInputWarning, stacklevel=stacklevel)
-            return ids[:cap]
-        return ids
-
     def search(self, ids: list[list[int]], options: DecodingOptions, nbest: int = 1,
                keep_attention: bool = False,
                prefixes: list[list[int]] | None = None) -> list[list[SearchResult]]:
         """Token ids in, hypotheses out: one batched beam search over non-empty sources
-        ``ids`` (already truncated), each source's ``nbest`` best, best first. The text
-        methods below and every other decoding path (live translation) end here."""
+        ``ids`` (already truncated), each source's ``nbest`` best, best first: the one method
+        :class:`~nmt.translating.TextTranslator`'s text methods and live translation call."""
         lengths = torch.tensor([len(x) for x in ids])
         src = pad_sequences(ids, self.src_tokenizer.pad_id).to(self.device)
         vocab = allowed = None
@@ -193,66 +160,6 @@ class Translator:
             keep_attention=keep_attention, beta=options.coverage_penalty, vocab=vocab,
             allowed=allowed, prefixes=prefixes,
         )
-
-    def translate(
-        self,
-        texts: list[str],
-        beam: int | None = None,
-        length_penalty: float | None = None,
-        batch_size: int | None = None,
-        progress: bool = False,
-        options: DecodingOptions | None = None,
-    ) -> list[str]:
-        """One output string per input string, in order; empty input gives empty output.
-        ``beam``, ``length_penalty`` and ``batch_size`` change those settings for this call."""
-        if isinstance(texts, str):
-            raise NmtError("translate() takes a list of strings; wrap a single sentence in [ ].")
-        opts = self.resolve(options, beam=beam, length_penalty=length_penalty, batch_size=batch_size)
-        ids = []  # a loop, not a comprehension: a warning names the caller's line (see _truncate)
-        for encoded in self.src_tokenizer.encode_batch([t.strip() for t in texts]):
-            ids.append(self._truncate(encoded, opts))
-        outputs = [""] * len(texts)
-        todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))
-        batches = [todo[s : s + opts.batch_size] for s in range(0, len(todo), opts.batch_size)]
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(texts), unit="sent", desc="translating", dynamic_ncols=True)
-            bar.update(len(texts) - len(todo))
-        for chunk in batches:
-            results = self.search([ids[i] for i in chunk], opts)
-            for i, hyps in zip(chunk, results):
-                outputs[i] = self.tgt_tokenizer.decode(hyps[0].tokens) if hyps else ""
-            if bar:
-                bar.update(len(chunk))
-        if bar:
-            bar.close()
-        return outputs
-
-    def translate_detailed(
-        self, text: str, beam: int | None = None, length_penalty: float | None = None,
-        nbest: int = 1, options: DecodingOptions | None = None,
-    ) -> list[Hypothesis]:
-        """The ``nbest`` best translations of one text (the beam widens to at least ``nbest``),
-        with scores and attention matrices."""
-        opts = self.resolve(options, beam=beam, length_penalty=length_penalty)
-        ids = self.encode_source(text, opts)
-        if not ids:
-            return []
-        src_pieces = self.src_tokenizer.pieces(ids)
-        results = self.search([ids], opts, nbest=nbest, keep_attention=True)[0]
-        hyps = []
-        for r in results:
-            tgt_pieces = self.tgt_tokenizer.pieces(r.tokens) + ["</s>"]
-            hyps.append(Hypothesis(
-                text=self.tgt_tokenizer.decode(r.tokens),
-                score=r.score,
-                src_pieces=src_pieces,
-                tgt_pieces=tgt_pieces,
-                attention=r.attention[:, : len(ids)].tolist(),
-            ))
-        return hyps
 
 
 def _same_vocabulary(a, b) -> bool:

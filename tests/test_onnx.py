@@ -242,6 +242,24 @@ def test_cli_export_onnx_and_translate(tiny_model, tmp_path):
     assert exported.stdout.splitlines() == runtime.Translator.load(out).translate(dev_sources(3))
     bad = nmt("translate", "--model", str(out), "--quantize", "int8", stdin=sources)
     assert bad.returncode == 2 and "drop --quantize" in bad.stderr
+    cut = nmt("translate", "--model", str(out), "--set", "decoding.max_source_length=3",
+              stdin=sources)
+    assert cut.returncode == 0 and "3 line(s) were truncated" in cut.stderr, cut.stderr
+
+
+def test_runtime_warns_as_torch_does_naming_the_callers_line(tiny_model, tiny_export):
+    """One TruncatedInputWarning class for both translators (a filter on either catches both),
+    raised at the line that called either text method."""
+    from nmt.translator import TruncatedInputWarning
+
+    long_text = " ".join(dev_sources(2))
+    for translator in (Translator.load(tiny_model), runtime.Translator.load(tiny_export)):
+        opts = translator.resolve(max_source_length=3, beam=1)
+        for call in (lambda: translator.translate([long_text], options=opts),
+                     lambda: translator.translate_detailed(long_text, options=opts)):
+            with pytest.warns(TruncatedInputWarning, match="truncated to 3") as caught:
+                call()
+            assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
 
 
 @pytest.mark.parametrize("role, name", [("cell", "sru"), ("attention", "local"),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from nmt.errors import NmtError
 from nmt.textio import LINE_END, decode_lines, write_atomically
+from nmt.translating import TruncatedInputWarning
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,7 +69,7 @@ def read_input(path: str) -> list[str]:
 
 def load_translator(args: argparse.Namespace):
     """The translator ``--model`` names: the torch one, or the runtime's for an exported
-    directory (which imports no torch); with the module holding its truncation warning."""
+    directory (which imports no torch)."""
     from nmt.runtime.manifest import is_exported
 
     models = args.model or [None]
@@ -77,22 +78,21 @@ def load_translator(args: argparse.Namespace):
         raise NmtError(f"{exported[0]} is an exported model; an ensemble (--model repeated) "
                        "decodes nmt model directories with torch.")
     if exported:
-        from nmt.runtime import translator as module
+        from nmt.runtime.translator import Translator
 
         if args.quantize not in (None, "none"):
             raise NmtError(f"{exported[0]} is an exported model, quantized or not at export: "
                            "drop --quantize (or export with --quantize int8).")
-        return module.Translator.load(exported[0], threads=args.threads,
-                                      overrides=args.overrides), module
-    from nmt import translator as module
+        return Translator.load(exported[0], threads=args.threads, overrides=args.overrides)
+    from nmt.translator import Translator
 
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
     # Overrides go in at load time, so decoding.quantize=int8 quantizes like --quantize does.
-    return module.Translator.load(models if len(models) > 1 else models[0],
-                                  quantize=args.quantize, overrides=args.overrides), module
+    return Translator.load(models if len(models) > 1 else models[0],
+                           quantize=args.quantize, overrides=args.overrides)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
     if args.stream:
         return _stream(args)
     lines = read_input(args.input)
-    translator, module = load_translator(args)
+    translator = load_translator(args)
     from nmt.bulk import is_distributed_launch
 
     if args.resume or is_distributed_launch():
-        return _in_shards(args, lines, translator, module)
+        return _in_shards(args, lines, translator)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", module.TruncatedInputWarning)
+        warnings.simplefilter("always", TruncatedInputWarning)
         out = translator.translate(lines, beam=args.beam, length_penalty=args.length_penalty,
                                    batch_size=args.batch_size,
                                    progress=args.output != "-" or len(lines) > 200)
@@ -128,13 +128,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _in_shards(args: argparse.Namespace, lines: list[str], translator, module) -> int:
+def _in_shards(args: argparse.Namespace, lines: list[str], translator) -> int:
     """The input in shards over torchrun's processes, resumable (nmt.bulk)."""
     from nmt import bulk
 
     if args.output == "-":
         raise NmtError("a run over several processes or with --resume writes a file: give --output.")
-    wrap, caught = bulk.truncation_counter(module.TruncatedInputWarning)
+    wrap, caught = bulk.truncation_counter(TruncatedInputWarning)
     translate = wrap(lambda chunk: translator.translate(
         chunk, beam=args.beam, length_penalty=args.length_penalty, batch_size=args.batch_size))
     dirs = translator.meta.get("ensemble") or [translator.model_dir]
@@ -163,7 +163,7 @@ def _stream(args: argparse.Namespace) -> int:
     if args.policy == "wait-k" and any(is_exported(m) for m in args.model or []):
         raise NmtError("--policy wait-k reads the source piece by piece with the torch model; "
                        "an exported model streams with --policy retranslate.")
-    translator, _ = load_translator(args)
+    translator = load_translator(args)
     options = translator.resolve(beam=args.beam, length_penalty=args.length_penalty)
     Stream(translator, args.policy, args.k, options)  # a wrong --policy/--k fails before reading
     source = sys.stdin.buffer if args.input == "-" else _open(args.input)

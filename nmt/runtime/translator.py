@@ -6,16 +6,14 @@
 Needs only onnxruntime, numpy and tokenizers. Loading verifies every file against the
 manifest's SHA-256. The tokenizers are nmt's own classes over Hugging Face ``tokenizers``
 (:mod:`nmt.tokenizers` imports nothing else), so ids and text are exactly the torch path's. The
-same methods as the torch translator (``translate``, ``translate_detailed``, ``search``,
-``resolve``, ``options``) mean the CLI, the UI and live re-translation use either unchanged.
+text methods (``translate``, ``translate_detailed``) are the torch translator's own, from
+:class:`nmt.translating.TextTranslator`; only ``search`` and ``resolve`` differ, so the CLI, the
+UI and live re-translation use either unchanged.
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +26,12 @@ from nmt.runtime.options import DecodingOptions, parse_overrides
 from nmt.runtime.search import SearchResult, beam_search
 from nmt.runtime.shortlist import Shortlist
 from nmt.tokenizers import HFTokenizer
+from nmt.translating import Hypothesis, TextTranslator, TruncatedInputWarning
+
+__all__ = ["Hypothesis", "Translator", "TruncatedInputWarning"]
 
 
-class TruncatedInputWarning(UserWarning):
-    """An input longer than the model's source cap was cut; the CLI prints it once per line."""
-
-
-@dataclass
-class Hypothesis:
-    """One translation with its score and attention (rows: target pieces, columns: source
-    pieces): the fields of :class:`nmt.translator.Hypothesis`."""
-
-    text: str
-    score: float
-    src_pieces: list[str]
-    tgt_pieces: list[str]
-    attention: list[list[float]]
-
-
-class Translator:
+class Translator(TextTranslator):
     """An exported model with its tokenizers, shortlist and resolved :class:`DecodingOptions`.
     Keeps no per-request state: one instance can serve many threads."""
 
@@ -115,22 +100,6 @@ class Translator:
                            f"{self.options.quantize!r}); export it again to change it.")
         return resolved
 
-    def encode_source(self, text: str, options: DecodingOptions) -> list[int]:
-        """A source text as the model reads it: its pieces, capped at
-        ``decoding.max_source_length`` (with a TruncatedInputWarning); blank text reads as []."""
-        text = text.strip()
-        return self._truncate(self.src_tokenizer.encode(text), options, stacklevel=4) if text else []
-
-    def _truncate(self, ids: list[int], options: DecodingOptions, stacklevel: int = 3) -> list[int]:
-        # stacklevel 3 names the line that called the public method calling this one
-        cap = options.max_source_length
-        if len(ids) > cap:
-            warnings.warn(f"an input of {len(ids)} pieces was truncated to {cap} "
-                          "(decoding.max_source_length); split long texts into sentences.",
-                          TruncatedInputWarning, stacklevel=stacklevel)
-            return ids[:cap]
-        return ids
-
     def search(self, ids: list[list[int]], options: Any, nbest: int = 1,
                keep_attention: bool = False,
                prefixes: list[list[int]] | None = None) -> list[list[SearchResult]]:
@@ -156,45 +125,3 @@ class Translator:
             no_repeat_ngram=options.no_repeat_ngram, nbest=nbest, keep_attention=keep_attention,
             beta=options.coverage_penalty, vocab=vocab, allowed=allowed, prefixes=prefixes,
         )
-
-    def translate(self, texts: list[str], beam: int | None = None,
-                  length_penalty: float | None = None, batch_size: int | None = None,
-                  progress: bool = False, options: Any = None) -> list[str]:
-        """One output string per input string, in order; empty input gives empty output."""
-        if isinstance(texts, str):
-            raise NmtError("translate() takes a list of strings; wrap a single sentence in [ ].")
-        opts = self.resolve(options, beam=beam, length_penalty=length_penalty, batch_size=batch_size)
-        ids = []  # a loop, not a comprehension: a warning names the caller's line (see _truncate)
-        for encoded in self.src_tokenizer.encode_batch([t.strip() for t in texts]):
-            ids.append(self._truncate(encoded, opts))
-        outputs = [""] * len(texts)
-        todo = sorted((i for i, x in enumerate(ids) if x), key=lambda i: len(ids[i]))
-        batches = [todo[s : s + opts.batch_size] for s in range(0, len(todo), opts.batch_size)]
-        done = len(texts) - len(todo)
-        for chunk in batches:
-            for i, hyps in zip(chunk, self.search([ids[i] for i in chunk], opts)):
-                outputs[i] = self.tgt_tokenizer.decode(hyps[0].tokens) if hyps else ""
-            done += len(chunk)
-            if progress:
-                print(f"\rtranslating: {done}/{len(texts)}", end="", flush=True, file=sys.stderr)
-        if progress:
-            print(file=sys.stderr)
-        return outputs
-
-    def translate_detailed(self, text: str, beam: int | None = None,
-                           length_penalty: float | None = None, nbest: int = 1,
-                           options: Any = None) -> list[Hypothesis]:
-        """The ``nbest`` best translations of one text, with scores and attention matrices."""
-        opts = self.resolve(options, beam=beam, length_penalty=length_penalty)
-        ids = self.encode_source(text, opts)
-        if not ids:
-            return []
-        src_pieces = self.src_tokenizer.pieces(ids)
-        hyps = []
-        for r in self.search([ids], opts, nbest=nbest, keep_attention=True)[0]:
-            hyps.append(Hypothesis(
-                text=self.tgt_tokenizer.decode(r.tokens), score=r.score, src_pieces=src_pieces,
-                tgt_pieces=self.tgt_tokenizer.pieces(r.tokens) + ["</s>"],
-                attention=r.attention[:, : len(ids)].tolist(),
-            ))
-        return hyps
