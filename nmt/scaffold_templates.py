@@ -89,30 +89,6 @@ def one_thread():
     torch.set_num_threads(before)
 '''
 
-COPY_TASK = '''\
-
-
-def _learns_to_copy(cfg: ModelConfig) -> None:
-    """A few dozen Adam steps on a copy task: the loss must fall well below chance."""
-    torch.manual_seed(0)
-    rng = random.Random(0)
-    vocab, batch = 10, 16
-    model, provenance = build_model(cfg, vocab, vocab)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(40):
-        src = torch.tensor([[rng.randint(4, vocab - 1) for _ in range(4)] for _ in range(batch)])
-        tgt_in = torch.cat([torch.full((batch, 1), 2), src], dim=1)
-        tgt_out = torch.cat([src, torch.full((batch, 1), 3)], dim=1)
-        logits = model(src, torch.full((batch,), 4), tgt_in)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), tgt_out.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert sum(losses[-5:]) < 0.8 * sum(losses[:5]), losses
-'''
-
 # -- cell --------------------------------------------------------------------------------------
 
 CELL = '''\
@@ -173,17 +149,14 @@ CELL_TESTS = '''\
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import torch
 
 from nmt import registry
-from nmt.config import ModelConfig
 from nmt.contract import FusedCell, supports
 from nmt.contracts import check
-from nmt.model import build_model
 from nmt.recurrent import RecurrentStack
+from nmt.testing import copy_task_losses, tiny_config, train_and_translate
 from $package import $class_name
 
 
@@ -235,9 +208,15 @@ def test_fused_sequence_agrees_with_the_single_step():
 
 
 def test_a_tiny_model_learns():
-    _learns_to_copy(ModelConfig(cell="$name", embedding_size=16, encoder_hidden_size=16,
-                                decoder_hidden_size=32, dropout=0.0))
-''' + COPY_TASK
+    losses = copy_task_losses(tiny_config(cell="$name"))
+    assert sum(losses[-5:]) < 0.8 * sum(losses[:5]), losses  # chance level is ln(10) = 2.3
+
+
+def test_trains_saves_loads_and_translates_through_the_cli(tmp_path):
+    meta, out = train_and_translate(tmp_path, model={"cell": "$name"})
+    assert meta["components"]["cell"]["distribution"] == "$distribution"
+    assert len(out) == 2
+'''
 
 # -- attention ---------------------------------------------------------------------------------
 
@@ -292,8 +271,6 @@ ATTENTION_TESTS = '''\
 
 from __future__ import annotations
 
-import random
-
 import torch
 
 from nmt import registry
@@ -301,6 +278,7 @@ from nmt.config import ModelConfig
 from nmt.contracts import check
 from nmt.data.batching import collate
 from nmt.model import build_model
+from nmt.testing import copy_task_losses, tiny_config, train_and_translate
 from $package import $class_name
 
 
@@ -322,8 +300,7 @@ def test_shapes_and_no_weight_on_padding():
 
 
 def _config() -> ModelConfig:
-    return ModelConfig(attention="$name", embedding_size=16, encoder_hidden_size=16,
-                       decoder_hidden_size=32, dropout=0.0)
+    return tiny_config(attention="$name")
 
 
 def test_padding_changes_no_output_of_a_model():
@@ -343,8 +320,15 @@ def test_options_come_from_the_config():
 
 
 def test_a_tiny_model_learns():
-    _learns_to_copy(_config())
-''' + COPY_TASK
+    losses = copy_task_losses(_config())
+    assert sum(losses[-5:]) < 0.8 * sum(losses[:5]), losses  # chance level is ln(10) = 2.3
+
+
+def test_trains_saves_loads_and_translates_through_the_cli(tmp_path):
+    meta, out = train_and_translate(tmp_path, model={"attention": "$name"})
+    assert meta["components"]["attention"]["distribution"] == "$distribution"
+    assert len(out) == 2
+'''
 
 # -- tokenizer ---------------------------------------------------------------------------------
 

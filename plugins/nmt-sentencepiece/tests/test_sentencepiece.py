@@ -6,15 +6,12 @@ Run after `pip install -e plugins/nmt-sentencepiece`.
 from __future__ import annotations
 
 import json
-import os
-import random
-import subprocess
-import sys
 
 import pytest
 
 from nmt import NmtError, registry
 from nmt.contracts import check
+from nmt.testing import train_and_translate
 from nmt_sentencepiece import SentencePieceBPETokenizer, SentencePieceTokenizer
 
 CORPUS = [
@@ -24,8 +21,6 @@ CORPUS = [
     "Abraham engendra Isaac; Isaac engendra Jacob; Jacob engendra Juda et ses frères.",
 ] * 5
 
-# Tiny models gain nothing from threads, and on a busy machine threads make them crawl.
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 @pytest.mark.parametrize("name,cls", [("sentencepiece", SentencePieceTokenizer),
@@ -69,30 +64,7 @@ def test_clear_errors_for_bad_files_and_untrainable_input(tmp_path):
 
 
 def test_trains_saves_loads_and_translates_through_the_cli(tmp_path):
-    words = "one two three four five six seven eight nine ten".split()
-    french = dict(zip(words, "un deux trois quatre cinq six sept huit neuf dix".split()))
-    rng = random.Random(0)
-    for split, n in (("train", 160), ("dev", 4)):
-        lines = []
-        for _ in range(n):
-            sentence = [rng.choice(words) for _ in range(rng.randint(2, 5))]
-            lines.append(" ".join(sentence) + "\t" + " ".join(french[w] for w in sentence))
-        (tmp_path / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = {
-        "data": {"train": str(tmp_path / "train.tsv"), "dev": str(tmp_path / "dev.tsv")},
-        "tokenizer": {"type": "sentencepiece", "vocab_size": 60},
-        "model": {"embedding_size": 16, "encoder_hidden_size": 16, "decoder_hidden_size": 32},
-        "training": {"batch_tokens": 300, "max_steps": 4, "eval_every": 4, "log_every": 2},
-        "decoding": {"beam": 2},
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    model = tmp_path / "model"
-    nmt = [sys.executable, "-m", "nmt"]
-    subprocess.run([*nmt, "train", "--config", str(tmp_path / "config.json"), "--out", str(model),
-                    "--quiet"], check=True, capture_output=True, text=True, env=ONE_THREAD)
-    meta = json.loads((model / "nmt.json").read_text(encoding="utf-8"))
+    meta, out = train_and_translate(tmp_path, tokenizer={"type": "sentencepiece", "vocab_size": 60})
     assert meta["components"]["tokenizer"] == {
         "name": "sentencepiece", "distribution": "nmt-sentencepiece", "version": "0.1.0"}
-    out = subprocess.run([*nmt, "translate", "--model", str(model)], input="one two\nthree\n",
-                         check=True, capture_output=True, text=True, env=ONE_THREAD).stdout
-    assert len(out.splitlines()) == 2
+    assert len(out) == 2

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import subprocess
-import sys
-
 import pytest
 import torch
 
 from nmt import registry
-from nmt.config import ModelConfig
 from nmt.contracts import check
-from nmt.model import build_model
 from nmt.recurrent import RecurrentStack
+from nmt.testing import copy_task_losses, tiny_config, train_and_translate
 from nmt_sru import SRUCell
 
-# Tiny models gain nothing from threads, and on a busy machine threads make them crawl.
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(autouse=True)
@@ -80,54 +71,12 @@ def test_padding_does_not_change_a_sentence():
 
 
 def test_a_tiny_model_with_sru_learns_to_copy():
-    torch.manual_seed(0)
-    rng = random.Random(0)
-    vocab = 10
-    cfg = ModelConfig(cell="sru", embedding_size=16, encoder_hidden_size=16,
-                      decoder_hidden_size=32, dropout=0.0)
-    model, provenance = build_model(cfg, vocab, vocab)
-    assert provenance["cell"]["distribution"] == "nmt-sru"
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(40):
-        src = torch.tensor([[rng.randint(4, vocab - 1) for _ in range(4)] for _ in range(16)])
-        tgt_in = torch.cat([torch.full((16, 1), 2), src], dim=1)
-        tgt_out = torch.cat([src, torch.full((16, 1), 3)], dim=1)
-        logits = model(src, torch.full((16,), 4), tgt_in)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), tgt_out.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = copy_task_losses(tiny_config(cell="sru"))
     assert sum(losses[-5:]) < 0.75 * sum(losses[:5])  # chance level is ln(10) = 2.3
 
 
 def test_trains_saves_loads_and_translates_through_the_cli(tmp_path):
-    words = "one two three four five six seven eight nine ten".split()
-    french = dict(zip(words, "un deux trois quatre cinq six sept huit neuf dix".split()))
-    rng = random.Random(0)
-    for split, n in (("train", 160), ("dev", 4)):
-        lines = []
-        for _ in range(n):
-            sentence = [rng.choice(words) for _ in range(rng.randint(2, 5))]
-            lines.append(" ".join(sentence) + "\t" + " ".join(french[w] for w in sentence))
-        (tmp_path / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = {
-        "data": {"train": str(tmp_path / "train.tsv"), "dev": str(tmp_path / "dev.tsv")},
-        "tokenizer": {"type": "word", "vocab_size": 40, "min_frequency": 1},
-        "model": {"cell": "sru", "embedding_size": 16, "encoder_hidden_size": 16,
-                  "decoder_hidden_size": 32, "encoder_layers": 2},
-        "training": {"batch_tokens": 300, "max_steps": 4, "eval_every": 4, "log_every": 2},
-        "decoding": {"beam": 2},
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    model = tmp_path / "model"
-    nmt = [sys.executable, "-m", "nmt"]
-    subprocess.run([*nmt, "train", "--config", str(tmp_path / "config.json"), "--out", str(model),
-                    "--quiet"], check=True, capture_output=True, text=True, env=ONE_THREAD)
-    meta = json.loads((model / "nmt.json").read_text(encoding="utf-8"))
+    meta, out = train_and_translate(tmp_path, model={"cell": "sru", "encoder_layers": 2})
     assert meta["components"]["cell"] == {"name": "sru", "distribution": "nmt-sru",
                                           "version": "0.1.0"}
-    out = subprocess.run([*nmt, "translate", "--model", str(model)], input="one two\nthree\n",
-                         check=True, capture_output=True, text=True, env=ONE_THREAD).stdout
-    assert len(out.splitlines()) == 2
+    assert len(out) == 2
