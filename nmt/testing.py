@@ -34,9 +34,6 @@ import torch
 from nmt.config import ModelConfig
 from nmt.model import build_model
 
-# A tiny model gains nothing from threads, and on a busy machine threads make it crawl.
-ONE_THREAD_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
 _NUMBERS = dict(zip("one two three four five six seven eight nine ten".split(),
                     "un deux trois quatre cinq six sept huit neuf dix".split()))
 
@@ -110,8 +107,9 @@ def train_and_translate(workdir: Path, model: dict[str, Any] | None = None,
 
 
 def _nmt(*args: str, stdin: str | None = None) -> str:
+    # One thread: a tiny model gains nothing from more, and on a busy machine they make it crawl.
     done = subprocess.run([sys.executable, "-m", "nmt", *args], input=stdin, capture_output=True,
-                          text=True, env=ONE_THREAD_ENV, timeout=600)
+                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
     if done.returncode != 0:
         raise AssertionError(f"nmt {args[0]} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout

@@ -9,9 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
 from conftest import DATA
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

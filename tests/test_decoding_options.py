@@ -94,17 +94,3 @@ def test_cli_ui_and_evaluate_decode_alike(tmp_path):
     for name, path in (("nmt translate", cli_out), ("UI upload", ui_out), ("nmt evaluate", eval_out)):
         assert Path(path).read_text(encoding="utf-8").splitlines() == api, name
 
-
-def test_truncation_warning_points_at_the_callers_line(tiny_model):
-    """A long input is cut at decoding.max_source_length with a warning that names the line of
-    the program that asked, whichever public method it called."""
-    from nmt.translator import TruncatedInputWarning
-
-    translator = Translator.load(tiny_model)
-    opts = translator.resolve(max_source_length=3, beam=1)
-    long_text = " ".join(LINES[:2])
-    for call in (lambda: translator.translate([long_text], options=opts),
-                 lambda: translator.translate_detailed(long_text, options=opts)):
-        with pytest.warns(TruncatedInputWarning, match="truncated to 3") as caught:
-            call()
-        assert [Path(w.filename).name for w in caught] == [Path(__file__).name]

@@ -35,7 +35,7 @@ from nmt.contract import CandidateDecoder, supports
 from nmt.data.batching import Batch, bucket, collate
 from nmt.errors import NmtError
 from nmt.evaluation.metrics import score
-from nmt.model import Seq2Seq, build_model, count_parameters, record_options
+from nmt.model import build_model, count_parameters, record_options
 from nmt.training import distributed, state
 from nmt.training.allocator import keep_freed_memory
 from nmt.training.candidates import candidate_cross_entropy, candidate_vocabulary, frequent_targets
@@ -411,8 +411,9 @@ class Trainer:
         if self.world.rank:
             # Dropout: rank 0 draws from the run's stream (saved with checkpoints, so one
             # process runs as before); every other rank started from the same seed and would
-            # repeat rank 0's masks on its own batches, so it draws from (seed, update, rank).
-            torch.manual_seed(draw_seed)
+            # repeat rank 0's masks on its own batches, so it draws from (seed, update, rank),
+            # on a stream apart from the negatives' (the same seed would draw the same numbers).
+            torch.manual_seed(draw_seed ^ 0x5DEECE66D)
         for j, indices in enumerate(mine):
             batch = collate([self.train_examples[i] for i in indices], tok.pad_id, tok.bos_id,
                             tok.eos_id).to(self.device)
